@@ -1,0 +1,170 @@
+// driver runs on the host and drives one trial's fault with microsecond timing, which
+// Node timers cannot: it opens the gate's FIFO (releasing the gate), reads EOF at the
+// moment the gate's execve commits, busy-waits a chosen offset while sampling whether the
+// probe's Go runtime has installed its SIGTERM handler (SigCgt in /proc/PID/status), sends
+// the signal, and prints one JSON line with every instant it measured (CLOCK_REALTIME ns).
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type result struct {
+	ReleaseNs     int64  `json:"releaseNs,string"`
+	ExecNs        int64  `json:"execNs,string"`
+	SendNs        int64  `json:"sendNs,string,omitempty"`
+	SentNs        int64  `json:"sentNs,string,omitempty"`
+	Signal        int    `json:"signal,omitempty"`
+	KillPid       int    `json:"killPid"`
+	ProbePid      int    `json:"probePid,omitempty"`
+	HandlerSeenNs int64  `json:"handlerSeenNs,string,omitempty"`
+	LastSampleNs  int64  `json:"lastSampleNs,string,omitempty"`
+	Samples       int    `json:"samples"`
+	KillError     string `json:"killError,omitempty"`
+	Error         string `json:"error,omitempty"`
+}
+
+func main() {
+	fifo := flag.String("fifo", "", "the gate's FIFO (host path)")
+	killPid := flag.Int("kill-pid", 0, "host PID that receives the signal (the container's PID 1)")
+	probePid := flag.Int("probe-pid", 0, "host PID of the Go probe, when known before release")
+	probeChildOf := flag.Int("probe-child-of", 0, "the probe is the first child of this host PID (under an init)")
+	sig := flag.Int("signal", int(syscall.SIGTERM), "signal number to send")
+	offsetUs := flag.Int64("offset-us", -1, "send the signal this many µs after the exec; negative: do not send")
+	openTimeout := flag.Duration("open-timeout", 10*time.Second, "give up if the gate does not open its FIFO")
+	flag.Parse()
+
+	res := result{KillPid: *killPid}
+	fail := func(format string, a ...any) {
+		res.Error = fmt.Sprintf(format, a...)
+		print(res)
+		os.Exit(3)
+	}
+	if *fifo == "" || *killPid <= 0 {
+		fail("usage: driver -fifo PATH -kill-pid PID [-probe-pid PID | -probe-child-of PID] [-offset-us N]")
+	}
+
+	opened := make(chan *os.File, 1)
+	openErr := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(*fifo, os.O_RDONLY, 0)
+		if err != nil {
+			openErr <- err
+			return
+		}
+		opened <- f
+	}()
+	var f *os.File
+	select {
+	case f = <-opened:
+	case err := <-openErr:
+		fail("open gate fifo: %v", err)
+	case <-time.After(*openTimeout):
+		fail("the gate did not open %s within %s: the container's entrypoint died or never started", *fifo, *openTimeout)
+	}
+	res.ReleaseNs = time.Now().UnixNano()
+
+	// The gate holds the write end O_CLOEXEC: EOF means its execve committed; bytes mean
+	// the exec failed and the gate is explaining why.
+	var msg bytes.Buffer
+	buf := make([]byte, 512)
+	for {
+		n, err := f.Read(buf)
+		msg.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	res.ExecNs = time.Now().UnixNano()
+	f.Close()
+	if msg.Len() > 0 {
+		fail("%s", strings.TrimSpace(msg.String()))
+	}
+
+	if *offsetUs >= 0 {
+		target := res.ExecNs + *offsetUs*1000
+		watched := *probePid
+		for {
+			now := time.Now().UnixNano()
+			if now >= target {
+				break
+			}
+			if res.HandlerSeenNs == 0 {
+				if watched == 0 && *probeChildOf > 0 {
+					watched = firstChild(*probeChildOf)
+				}
+				if watched > 0 {
+					caught, ok := catchesSignal(watched, *sig)
+					at := time.Now().UnixNano()
+					if ok {
+						res.Samples++
+						res.LastSampleNs = at
+						if caught {
+							res.HandlerSeenNs = at
+						}
+					}
+				}
+			} else if rest := time.Duration(target - now); rest > 3*time.Millisecond {
+				// The handler is in; nothing left to sample, so stop burning a core.
+				time.Sleep(rest - 2*time.Millisecond)
+			}
+		}
+		res.ProbePid = watched
+		res.Signal = *sig
+		res.SendNs = time.Now().UnixNano()
+		if err := syscall.Kill(*killPid, syscall.Signal(*sig)); err != nil {
+			res.KillError = err.Error()
+		}
+		res.SentNs = time.Now().UnixNano()
+	}
+	print(res)
+}
+
+// catchesSignal reports whether pid has a handler for sig (its SigCgt bit); ok is false
+// when the status could not be read (the process is gone or not yet there).
+func catchesSignal(pid, sig int) (caught, ok bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false, false
+	}
+	i := bytes.Index(data, []byte("SigCgt:\t"))
+	if i < 0 {
+		return false, false
+	}
+	hex := data[i+8:]
+	if j := bytes.IndexByte(hex, '\n'); j >= 0 {
+		hex = hex[:j]
+	}
+	mask, err := strconv.ParseUint(string(hex), 16, 64)
+	if err != nil {
+		return false, false
+	}
+	return mask&(1<<(sig-1)) != 0, true
+}
+
+func firstChild(pid int) int {
+	p := strconv.Itoa(pid)
+	data, err := os.ReadFile("/proc/" + p + "/task/" + p + "/children")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return 0
+	}
+	child, _ := strconv.Atoi(fields[0])
+	return child
+}
+
+func print(r result) {
+	line, _ := json.Marshal(r)
+	os.Stdout.Write(append(line, '\n'))
+}

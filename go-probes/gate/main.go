@@ -1,0 +1,67 @@
+// gate is every container's entrypoint. It blocks opening its FIFO for writing until the
+// host's driver opens the other end (strace is attached by then), hands the next program
+// a clean signal state, and execs it in place, so the PID (1 included) is kept and the
+// tracer misses nothing from the program's first instruction.
+//
+// The FIFO is opened O_CLOEXEC: the kernel closes it inside execve once the new image is
+// committed, so the driver reads EOF at the exact moment of the exec. If execve fails,
+// the gate writes the error into the FIFO instead and exits 127.
+//
+// usage: gate <fifo> -- <argv...>
+package main
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+// kernelSigaction is struct sigaction as the amd64/arm64 rt_sigaction syscall takes it.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+const sigDFL = 0
+
+func main() {
+	if len(os.Args) < 4 || os.Args[2] != "--" {
+		os.Stderr.WriteString("usage: gate <fifo> -- <argv...>\n")
+		os.Exit(125)
+	}
+	fifo, argv := os.Args[1], os.Args[3:]
+
+	// The mask reset below is per thread; exec must happen on the same thread.
+	runtime.LockOSThread()
+
+	fd, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		os.Stderr.WriteString("gate: open " + fifo + ": " + err.Error() + "\n")
+		os.Exit(126)
+	}
+
+	resetSignals()
+	err = syscall.Exec(argv[0], argv, os.Environ())
+	msg := "gate: exec " + argv[0] + ": " + err.Error()
+	syscall.Write(fd, []byte(msg))
+	os.Stderr.WriteString(msg + "\n")
+	os.Exit(127)
+}
+
+// resetSignals undoes what the gate inherited or what its own Go runtime installed:
+// execve resets caught signals to SIG_DFL but keeps ignored ones ignored and keeps the
+// blocked mask, and either would change what the traced program sees.
+func resetSignals() {
+	dfl := kernelSigaction{handler: sigDFL}
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
+			continue
+		}
+		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
+	var empty uint64
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&empty)), 0, 8, 0, 0)
+}

@@ -1,0 +1,3 @@
+module forensics/probes
+
+go 1.26

@@ -1,0 +1,28 @@
+// Everything a trial starts registers an undo here, so Ctrl-C, a failed trial or a thrown
+// harness error removes it; runCleanups is idempotent and runs newest first.
+
+type Cleanup = () => Promise<void> | void;
+
+const pending = new Map<number, Cleanup>();
+let nextId = 0;
+
+/** Registers an undo; call the returned function once the thing is gone by other means. */
+export function onCleanup(fn: Cleanup): () => void {
+  const id = nextId++;
+  pending.set(id, fn);
+  return () => {
+    pending.delete(id);
+  };
+}
+
+export async function runCleanups(): Promise<void> {
+  const fns = [...pending.entries()].reverse();
+  pending.clear();
+  for (const [, fn] of fns) {
+    try {
+      await fn();
+    } catch {
+      // One failed undo must not keep the others from running.
+    }
+  }
+}

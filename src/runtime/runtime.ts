@@ -1,0 +1,77 @@
+// The only contract scenarios see. Docker, namespaces, and later Kubernetes pods live
+// behind it; nothing above src/runtime/ may import dockerode or spawn unshare.
+
+export type RuntimeKind = "namespace" | "docker";
+export const RUNTIME_KINDS: readonly RuntimeKind[] = ["namespace", "docker"];
+
+/** What is PID 1: the program itself, or an init that forwards signals to it. */
+export type InitKind = "none" | "tini" | "dumb-init" | "docker-init";
+export const INIT_KINDS: readonly InitKind[] = ["none", "tini", "dumb-init", "docker-init"];
+
+/** One host file placed at `path` inside the container's root. */
+export interface ImageFile {
+  hostPath: string;
+  path: string;
+}
+
+/** Exactly the files the container's root holds; no base image, no registry. */
+export interface ImageSpec {
+  files: ImageFile[];
+}
+
+/** Where the gate and its FIFO live inside every container. */
+export const GATE_PATH = "/gate";
+export const GATE_DIR = "/.forensics";
+export const GATE_FIFO = `${GATE_DIR}/gate.fifo`;
+
+export interface ContainerSpec {
+  runId: string;
+  /** Unique per trial; names and labels everything the trial creates. */
+  trialId: string;
+  /** Must contain the gate at GATE_PATH. */
+  image: ImageSpec;
+  /** argv the gate execs once released (absolute paths inside the image). */
+  command: string[];
+  env: Record<string, string>;
+  /** `docker-init` is the runtime's own init; the other inits are part of `command`. */
+  init: InitKind;
+  /** Host directory shared into the container at GATE_DIR; holds the gate FIFO. */
+  gateDir: string;
+}
+
+/** The gate's full argv: it blocks opening the FIFO, then execs `command`. */
+export const gateArgv = (command: string[]): string[] => [GATE_PATH, GATE_FIFO, "--", ...command];
+
+export interface ExitStatus {
+  /** As the runtime reports it: docker and shells say 128+N for "killed by signal N". */
+  code: number;
+  /** The signal that killed PID 1, when the runtime can tell it apart from an exit. */
+  signal: string | null;
+}
+
+export interface Container {
+  readonly id: string;
+  /** Resolves once PID 1 exists on the host and the gate is waiting on its FIFO. */
+  start(): Promise<void>;
+  /** Host PID of the container's PID 1. */
+  pid(): number;
+  /** Host PID of the gate (the process to trace); differs from pid() under docker-init. */
+  gatePid(): Promise<number>;
+  signal(sig: NodeJS.Signals): Promise<void>;
+  /** `docker stop` semantics: SIGTERM, wait up to timeoutSec, then SIGKILL. */
+  stop(timeoutSec: number): Promise<void>;
+  /** The exit status, or null if PID 1 is still running after timeoutMs. */
+  wait(timeoutMs: number): Promise<ExitStatus | null>;
+  logs(): Promise<{ stdout: string; stderr: string }>;
+  /** Kills whatever still runs and removes every trace of the container. Idempotent. */
+  remove(): Promise<void>;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  /** Throws a HarnessError naming the fix when this runtime cannot work here. */
+  preflight(): Promise<void>;
+  create(spec: ContainerSpec): Promise<Container>;
+  /** Removes what earlier harness processes left behind (they are dead); returns a count. */
+  sweep(): Promise<number>;
+}
