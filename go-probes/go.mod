@@ -1,3 +1,3 @@
 module forensics/probes
 
-go 1.26
+go 1.21

@@ -37,6 +37,7 @@ func main() {
 	killPid := flag.Int("kill-pid", 0, "host PID that receives the signal (the container's PID 1)")
 	probePid := flag.Int("probe-pid", 0, "host PID of the Go probe, when known before release")
 	probeChildOf := flag.Int("probe-child-of", 0, "the probe is the first child of this host PID (under an init)")
+	probeName := flag.String("probe-name", "", "count SigCgt only once the watched process runs this program (its comm); a forked init child carries the init's handlers")
 	sig := flag.Int("signal", int(syscall.SIGTERM), "signal number to send")
 	offsetUs := flag.Int64("offset-us", -1, "send the signal this many µs after the exec; negative: do not send")
 	openTimeout := flag.Duration("open-timeout", 10*time.Second, "give up if the gate does not open its FIFO")
@@ -92,18 +93,21 @@ func main() {
 	if *offsetUs >= 0 {
 		target := res.ExecNs + *offsetUs*1000
 		watched := *probePid
+		// A /proc read costs tens of µs; never start one that could push the send late.
+		var slowestSample int64
 		for {
 			now := time.Now().UnixNano()
 			if now >= target {
 				break
 			}
-			if res.HandlerSeenNs == 0 {
+			if res.HandlerSeenNs == 0 && now+2*slowestSample < target {
 				if watched == 0 && *probeChildOf > 0 {
 					watched = firstChild(*probeChildOf)
 				}
 				if watched > 0 {
-					caught, ok := catchesSignal(watched, *sig)
+					caught, ok := catchesSignal(watched, *sig, *probeName)
 					at := time.Now().UnixNano()
+					slowestSample = max(slowestSample, at-now)
 					if ok {
 						res.Samples++
 						res.LastSampleNs = at
@@ -112,7 +116,7 @@ func main() {
 						}
 					}
 				}
-			} else if rest := time.Duration(target - now); rest > 3*time.Millisecond {
+			} else if rest := time.Duration(target - now); res.HandlerSeenNs != 0 && rest > 3*time.Millisecond {
 				// The handler is in; nothing left to sample, so stop burning a core.
 				time.Sleep(rest - 2*time.Millisecond)
 			}
@@ -129,10 +133,15 @@ func main() {
 }
 
 // catchesSignal reports whether pid has a handler for sig (its SigCgt bit); ok is false
-// when the status could not be read (the process is gone or not yet there).
-func catchesSignal(pid, sig int) (caught, ok bool) {
+// when the status could not be read (the process is gone or not yet there) or the
+// process does not run the named program yet (dumb-init's forked child, before its exec,
+// still has dumb-init's do-nothing handler for every signal).
+func catchesSignal(pid, sig int, name string) (caught, ok bool) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
+		return false, false
+	}
+	if name != "" && !bytes.HasPrefix(data, []byte("Name:\t"+name+"\n")) {
 		return false, false
 	}
 	i := bytes.Index(data, []byte("SigCgt:\t"))

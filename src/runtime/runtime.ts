@@ -19,24 +19,32 @@ export interface ImageSpec {
   files: ImageFile[];
 }
 
-/** Where the gate and its FIFO live inside every container. */
+/**
+ * Where the gate and its FIFO live inside every container. The runtime creates the FIFO
+ * and decides where it lives on the host (a bind mount for docker, a file inside the
+ * chroot for namespace); Container.gateFifoHostPath() tells the driver where to open it.
+ */
 export const GATE_PATH = "/gate";
 export const GATE_DIR = "/.forensics";
 export const GATE_FIFO = `${GATE_DIR}/gate.fifo`;
 
 export interface ContainerSpec {
+  /** Like trialId: [A-Za-z0-9][A-Za-z0-9_.-]* (both become host paths and labels). */
   runId: string;
-  /** Unique per trial; names and labels everything the trial creates. */
+  /** Unique per trial within the run; names and labels everything the trial creates. */
   trialId: string;
   /** Must contain the gate at GATE_PATH. */
   image: ImageSpec;
   /** argv the gate execs once released (absolute paths inside the image). */
   command: string[];
+  /**
+   * The program's environment; nothing of the harness's leaks in. What each runtime adds
+   * anyway: namespace FORENSICS_RUN and FORENSICS_OWNER (its debris labels), docker PATH,
+   * HOSTNAME and HOME (the engine's defaults).
+   */
   env: Record<string, string>;
   /** `docker-init` is the runtime's own init; the other inits are part of `command`. */
   init: InitKind;
-  /** Host directory shared into the container at GATE_DIR; holds the gate FIFO. */
-  gateDir: string;
 }
 
 /** The gate's full argv: it blocks opening the FIFO, then execs `command`. */
@@ -51,12 +59,18 @@ export interface ExitStatus {
 
 export interface Container {
   readonly id: string;
-  /** Resolves once PID 1 exists on the host and the gate is waiting on its FIFO. */
+  /**
+   * Resolves once PID 1 exists on the host and the gate is blocked opening its FIFO;
+   * throws TRIAL_FAILED (with the container's stderr) if the gate dies before that.
+   */
   start(): Promise<void>;
+  /** Host path of the gate's FIFO: opening it for reading releases the gate. */
+  gateFifoHostPath(): string;
   /** Host PID of the container's PID 1. */
   pid(): number;
   /** Host PID of the gate (the process to trace); differs from pid() under docker-init. */
   gatePid(): Promise<number>;
+  /** Sends sig to PID 1; a container that has already exited is not an error. */
   signal(sig: NodeJS.Signals): Promise<void>;
   /** `docker stop` semantics: SIGTERM, wait up to timeoutSec, then SIGKILL. */
   stop(timeoutSec: number): Promise<void>;

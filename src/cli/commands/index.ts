@@ -1,6 +1,11 @@
 import type { Command } from "commander";
+import { register as registerDoctor } from "./doctor.js";
+import { register as registerList } from "./list.js";
+import { register as registerRun } from "./run.js";
 
 // Each command module exports register(program); this file only lists them.
 export function registerCommands(program: Command): void {
-  void program;
+  registerDoctor(program);
+  registerList(program);
+  registerRun(program);
 }

@@ -1,0 +1,13 @@
+import { HarnessError } from "../src/errors.js";
+import type { Scenario } from "../src/scenario/define.js";
+import sigtermRace from "./sigterm-race.js";
+
+export const SCENARIOS: readonly Scenario[] = [sigtermRace];
+
+export function findScenario(name: string): Scenario {
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario) {
+    throw new HarnessError("UNKNOWN_SCENARIO", `unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.name).join(", ")} (forensics list)`);
+  }
+  return scenario;
+}

@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { SCHEMA_VERSION, Variant } from "../evidence/schemas.js";
+
+export const MANIFEST = "manifest.json";
+export const EVIDENCE = "evidence.json";
+export const FINDINGS = "findings.json";
+
+export const HostFacts = z.object({
+  kernel: z.string(),
+  node: z.string(),
+  tools: z.record(z.string(), z.string().nullable()),
+});
+export type HostFacts = z.infer<typeof HostFacts>;
+
+export const BundleFile = z.object({
+  path: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+export const Manifest = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal("forensics"), version: z.string() }),
+  /** `partial`: the run stopped early (Ctrl-C, a harness fault); `reason` says why. */
+  status: z.enum(["complete", "partial"]),
+  reason: z.string().optional(),
+  runId: z.string(),
+  scenario: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  variants: z.array(Variant),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  host: HostFacts.optional(),
+  files: z.array(BundleFile),
+});
+export type Manifest = z.infer<typeof Manifest>;

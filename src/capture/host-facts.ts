@@ -1,0 +1,24 @@
+import { release } from "node:os";
+import { execa } from "execa";
+import type { HostFacts } from "../bundle/manifest.js";
+
+// Versions that decide how a trial behaves, recorded in every bundle's manifest. A tool
+// that is missing is recorded as null, not as an error: replay must still work.
+const VERSION_COMMANDS: Record<string, string[]> = {
+  go: ["go", "version"],
+  strace: ["strace", "-V"],
+  gdb: ["gdb", "--version"],
+  tini: ["tini-static", "--version"],
+  "dumb-init": ["dumb-init", "--version"],
+};
+
+export async function collectHostFacts(extra: Record<string, string | null> = {}): Promise<HostFacts> {
+  const tools: Record<string, string | null> = {};
+  await Promise.all(
+    Object.entries(VERSION_COMMANDS).map(async ([name, [cmd, ...args]]) => {
+      const r = await execa(cmd!, args, { reject: false, timeout: 5_000, all: true });
+      tools[name] = r.exitCode === 0 ? (r.all ?? "").split("\n")[0]!.trim() : null;
+    }),
+  );
+  return { kernel: release(), node: process.version, tools: { ...tools, ...extra } };
+}

@@ -1,0 +1,206 @@
+import type { ProbeEvent, ProbeRecord, StraceRecord, SyscallRecord } from "../parse/records.js";
+import { nsTextToUs } from "../parse/probe.js";
+import { describeEvent, describeStrace } from "./describe.js";
+import type { RecordRef, TrialEvidence } from "./schemas.js";
+
+// The SIGTERM race of one trial, read from its records. Three phases, each bounded by
+// something the trial itself measured:
+//   exec ──► Go's runtime installs its SIGTERM handler ──► the program calls signal.Notify
+// strace gives the handler instant exactly (the probe's rt_sigaction(SIGTERM, {sa_handler=0x…})
+// after its execve); without strace the driver's samples of SigCgt in /proc/PID/status bound it.
+
+export type Phase = "before-handler" | "before-notify" | "after-notify" | "boundary";
+export type Outcome = "lost" | "runtime-default" | "handled";
+
+export interface RaceTrial {
+  trial: string;
+  strace: boolean;
+  intent: string;
+  /** µs after the exec at which the signal went out (start of the kill(2) call). */
+  sentUs: number;
+  /** µs after the exec by which the handler was in place; null if never seen. */
+  handlerUs: number | null;
+  handlerSource: "strace" | "sigcgt" | null;
+  notifyUs: number | null;
+  /** What PID 1 did to prepare for SIGTERM when it is an init; null without strace or init. */
+  init: InitPreparation | null;
+  phase: Phase;
+  outcome: Outcome;
+  /** PID 1's exit status as the runtime reported it. */
+  exitCode: number | null;
+  signal: string | null;
+  /** How the probe process itself ended, when a record shows it. */
+  probeEnd: { kind: "exited"; code: number; ref: RecordRef } | { kind: "killed"; signal: string; ref: RecordRef } | null;
+  refs: {
+    send: RecordRef;
+    handler: RecordRef | null;
+    notify: RecordRef | null;
+    delivery: RecordRef | null;
+    handled: RecordRef | null;
+    deadlineKill: RecordRef | null;
+    exit: RecordRef | null;
+    /** The runtime's fallback path in strace: tgkill of itself, SIG_DFL, exit_group. */
+    fallback: RecordRef[];
+  };
+}
+
+export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
+  const runtimeRef = (ev: string) => findEvent(trial, "runtime", ev);
+  const driver = runtimeRef("driver");
+  if (!driver) throw new Error(`trial ${trial.id} has no driver record`);
+  const d = driver.record.fields as Record<string, string | number | undefined>;
+  const us = (field: string) => (typeof d[field] === "string" ? nsTextToUs(d[field] as string) - trial.originUs : null);
+  const sentUs = us("sendNs") ?? 0;
+  const sentEndUs = us("sentNs") ?? sentUs;
+
+  const probeExec = findProbeExec(trial.records.strace);
+  const straceHandler = probeExec ? findHandlerInstall(trial.records.strace, probeExec.index) : null;
+  let handlerUs: number | null = null;
+  let handlerSource: RaceTrial["handlerSource"] = null;
+  let handlerRef: RecordRef | null = null;
+  if (straceHandler) {
+    const r = straceHandler.record;
+    handlerUs = r.tsUs! + (r.durationUs ?? 0) - trial.originUs;
+    handlerSource = "strace";
+    handlerRef = ref(trial, "strace", straceHandler.index, describeStrace(r));
+  } else if (us("handlerSeenNs") !== null) {
+    handlerUs = us("handlerSeenNs");
+    handlerSource = "sigcgt";
+    handlerRef = driver.ref;
+  }
+
+  const notify = findEvent(trial, "probe", "notify");
+  const notifyUs = notify ? notify.record.tsUs - trial.originUs : null;
+  const handled = findEvent(trial, "probe", "signal");
+  const deadlineKill = runtimeRef("deadline-kill");
+  const exit = runtimeRef("exit");
+  const exitFields = exit?.record.fields ?? {};
+
+  const probePid = probeExec?.record.pid ?? null;
+  const strace = trial.records.strace;
+  const deliveryIdx = strace.findIndex((r, i) => r.kind === "signal" && r.signal === "SIGTERM" && (probeExec === null || i > probeExec.index));
+  const endIdx = probePid === null ? -1 : strace.findIndex((r) => (r.kind === "exit" || r.kind === "killed") && r.pid === probePid);
+  const end = endIdx >= 0 ? strace[endIdx]! : null;
+  const probeEnd: RaceTrial["probeEnd"] =
+    end?.kind === "exit"
+      ? { kind: "exited", code: end.exitCode, ref: ref(trial, "strace", endIdx, describeStrace(end)) }
+      : end?.kind === "killed"
+        ? { kind: "killed", signal: end.signal, ref: ref(trial, "strace", endIdx, describeStrace(end)) }
+        : null;
+
+  return {
+    trial: trial.id,
+    strace: trial.request.strace,
+    intent: trial.request.intent,
+    sentUs,
+    handlerUs,
+    handlerSource,
+    notifyUs,
+    init: findInitPreparation(trial, probeExec?.record.pid ?? null),
+    phase: classifyPhase(sentUs, sentEndUs, handlerUs, straceHandler ? straceHandler.record.tsUs! - trial.originUs : handlerUs, notifyUs),
+    outcome: handled ? "handled" : deadlineKill ? "lost" : "runtime-default",
+    exitCode: typeof exitFields.code === "number" ? exitFields.code : null,
+    signal: typeof exitFields.signal === "string" ? exitFields.signal : null,
+    probeEnd,
+    refs: {
+      send: driver.ref,
+      handler: handlerRef,
+      notify: notify?.ref ?? null,
+      delivery: deliveryIdx >= 0 ? ref(trial, "strace", deliveryIdx, describeStrace(strace[deliveryIdx]!)) : null,
+      handled: handled?.ref ?? null,
+      deadlineKill: deadlineKill?.ref ?? null,
+      exit: exit?.ref ?? null,
+      fallback: probePid === null || deliveryIdx < 0 ? [] : findFallback(trial, probePid, deliveryIdx),
+    },
+  };
+}
+
+/** A send that overlaps the rt_sigaction call itself cannot be put on either side. */
+function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
+  if (handlerUs === null || sentEndUs < (handlerStartUs ?? handlerUs)) return "before-handler";
+  if (sentUs < handlerUs) return "boundary";
+  if (notifyUs === null || sentUs < notifyUs) return "before-notify";
+  return "after-notify";
+}
+
+function findProbeExec(strace: StraceRecord[]): { index: number; record: SyscallRecord } | null {
+  // The last successful execve of /probe: under an init the probe is exec'd by a child.
+  for (let i = strace.length - 1; i >= 0; i--) {
+    const r = strace[i]!;
+    if (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.args[0] === '"/probe"') return { index: i, record: r };
+  }
+  return null;
+}
+
+function findHandlerInstall(strace: StraceRecord[], after: number): { index: number; record: SyscallRecord } | null {
+  const pid = strace[after]!.pid;
+  for (let i = after + 1; i < strace.length; i++) {
+    const r = strace[i]!;
+    if (r.kind === "syscall" && r.pid === pid && r.syscall === "rt_sigaction" && r.args[0] === "SIGTERM" && /^\{sa_handler=0x/.test(r.args[1] ?? "") && r.ret === "0" && r.tsUs !== null) {
+      return { index: i, record: r };
+    }
+  }
+  return null;
+}
+
+export interface InitPreparation {
+  /** µs after the exec by which the init had blocked SIGTERM; null if it never did. */
+  blockedUs: number | null;
+  /** µs after the exec by which it had a SIGTERM handler of its own; null if it never did. */
+  handlerUs: number | null;
+}
+
+/**
+ * Inits take SIGTERM by blocking it and collecting it with sigtimedwait (tini) or sigwait
+ * (dumb-init, which also installs a do-nothing handler). Until one of those, the init is a
+ * PID 1 with SIG_DFL, which the kernel's SIGNAL_UNKILLABLE rule makes drop SIGTERM.
+ */
+function findInitPreparation(trial: TrialEvidence, probePid: number | null): InitPreparation | null {
+  const container = findEvent(trial, "runtime", "container");
+  const pid1 = typeof container?.record.fields.pid === "number" ? container.record.fields.pid : null;
+  if (pid1 === null || pid1 === probePid || !trial.request.strace) return null;
+  const strace = trial.records.strace;
+  let execIdx = -1;
+  strace.forEach((r, i) => {
+    if (r.kind === "syscall" && r.pid === pid1 && r.syscall === "execve" && r.ret === "0") execIdx = i;
+  });
+  if (execIdx < 0) return null;
+  const done = (r: SyscallRecord) => r.tsUs! + (r.durationUs ?? 0) - trial.originUs;
+  const prep: InitPreparation = { blockedUs: null, handlerUs: null };
+  for (let i = execIdx + 1; i < strace.length; i++) {
+    const r = strace[i]!;
+    if (r.kind !== "syscall" || r.pid !== pid1 || r.tsUs === null || r.ret !== "0") continue;
+    if (prep.blockedUs === null && r.syscall === "rt_sigprocmask" && blocksSigterm(r.args[0], r.args[1])) prep.blockedUs = done(r);
+    if (prep.handlerUs === null && r.syscall === "rt_sigaction" && r.args[0] === "SIGTERM" && /^\{sa_handler=0x/.test(r.args[1] ?? "")) prep.handlerUs = done(r);
+  }
+  return prep;
+}
+
+/** strace prints signal sets as [TERM INT] or as a complement ~[ILL TRAP]. */
+function blocksSigterm(how: string | undefined, set: string | undefined): boolean {
+  if ((how !== "SIG_BLOCK" && how !== "SIG_SETMASK") || !set) return false;
+  const names = set.replace(/^~?\[|\]$/g, "").split(/\s+/);
+  return set.startsWith("~[") ? !names.includes("TERM") : names.includes("TERM");
+}
+
+/** Go's dieFromSignal as strace shows it: re-raise (tgkill), SIG_DFL, raise again, exit. */
+function findFallback(trial: TrialEvidence, pid: number, from: number): RecordRef[] {
+  const refs: RecordRef[] = [];
+  trial.records.strace.forEach((r, i) => {
+    if (i <= from || r.kind !== "syscall" || r.pid !== pid) return;
+    const isRaise = (r.syscall === "tgkill" || r.syscall === "tkill" || r.syscall === "kill") && r.args.includes("SIGTERM");
+    const isDfl = r.syscall === "rt_sigaction" && r.args[0] === "SIGTERM" && /sa_handler=SIG_DFL/.test(r.args[1] ?? "");
+    if (isRaise || isDfl || r.syscall === "exit_group") refs.push(ref(trial, "strace", i, describeStrace(r)));
+  });
+  return refs;
+}
+
+function findEvent(trial: TrialEvidence, source: "probe" | "runtime", ev: string): { record: ProbeEvent; ref: RecordRef } | null {
+  const records: ProbeRecord[] = trial.records[source];
+  const index = records.findIndex((r) => r.kind === "probe" && r.ev === ev);
+  if (index < 0) return null;
+  const record = records[index] as ProbeEvent;
+  return { record, ref: ref(trial, source, index, describeEvent(record)) };
+}
+
+const ref = (trial: TrialEvidence, source: RecordRef["source"], index: number, text: string): RecordRef => ({ trial: trial.id, source, index, text });

@@ -1,0 +1,169 @@
+import type { Claim } from "../scenario/define.js";
+import type { InitPreparation, RaceTrial } from "./race-window.js";
+import type { Finding, RecordRef, Variant, Verdict } from "./schemas.js";
+
+// Verdicts on S1, S2, S7 (CLAIMS.md) for one variant, computed from its race trials only.
+// Nothing here knows what the answer "should" be; a variant whose trials missed a phase
+// gets `inconclusive` with the offset that would hit it.
+
+export const SIGNAL_CLAIMS = {
+  S1: { id: "S1", statement: "A process that is PID 1 ignores SIGTERM unless it has installed a handler for it" },
+  S2: { id: "S2", statement: "Between a Go program's start and signal.Notify there is a window in which a SIGTERM is lost" },
+  S7: {
+    id: "S7",
+    statement: "A Go program that gets SIGTERM before signal.Notify does not die by the signal: the runtime's re-raise is dropped and it exits with a status of its own",
+  },
+} satisfies Record<string, Claim>;
+
+export function judgeSignalClaims(variant: Variant, trials: RaceTrial[]): Finding[] {
+  return [judgeS1(variant, trials), judgeS2(variant, trials), judgeS7(variant, trials)];
+}
+
+const inPhase = (trials: RaceTrial[], phase: RaceTrial["phase"]) => trials.filter((t) => t.phase === phase);
+const pid1Name = (v: Variant) => (v.init === "none" ? "the Go probe itself" : v.init);
+
+function judgeS1(variant: Variant, trials: RaceTrial[]): Finding {
+  const base = { claim: "S1", statement: SIGNAL_CLAIMS.S1.statement, variant };
+  return variant.init === "none" ? judgeS1Probe(base, trials) : judgeS1Init(base, variant, trials);
+}
+
+type FindingBase = Pick<Finding, "claim" | "statement" | "variant">;
+
+/** The probe is PID 1: it has no handler only until its Go runtime installs one. */
+function judgeS1Probe(base: FindingBase, trials: RaceTrial[]): Finding {
+  const early = inPhase(trials, "before-handler");
+  if (early.length === 0) {
+    return { ...base, verdict: "inconclusive", summary: `no trial sent SIGTERM before Go's handler was installed (${aimHint(trials)})`, evidence: [] };
+  }
+  const lost = early.filter((t) => t.outcome === "lost");
+  const evidence = early.flatMap(s1Refs);
+  const summary = `before its Go runtime installed a handler, PID 1 (the probe) ${lost.length ? `dropped SIGTERM in ${lost.length} of ${early.length} trials (sent ${range(lost.map((t) => t.sentUs))} µs after exec; it ran on until the harness killed it)` : "never dropped SIGTERM"}`;
+  if (lost.length === early.length) return { ...base, verdict: "confirmed", summary, evidence };
+  return { ...base, verdict: lost.length === 0 ? "refuted" : "inconclusive", summary: `${summary}; otherwise: ${describeEnds(early.filter((t) => t.outcome !== "lost"))}`, evidence };
+}
+
+/**
+ * An init is PID 1. Whether it has a SIGTERM handler only strace can tell (dumb-init
+ * installs a do-nothing one, tini none), so without strace a forwarded signal proves nothing.
+ */
+function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): Finding {
+  const lost = trials.filter((t) => t.outcome === "lost");
+  const forwarded = trials.filter((t) => t.outcome !== "lost");
+  const preps = trials.map((t) => t.init).filter((p): p is InitPreparation => p !== null);
+  const handlers = preps.map((p) => p.handlerUs).filter((v): v is number => v !== null);
+  const blocked = preps.map((p) => p.blockedUs).filter((v): v is number => v !== null);
+  const evidence = trials.filter((t) => t.phase === "before-handler" || t.outcome === "lost").flatMap(s1Refs);
+  const prep = preps.length === 0
+    ? `without strace it is unknown whether ${variant.init} installs a handler`
+    : `strace shows ${variant.init} ${handlers.length ? `installing a SIGTERM handler ${formatUs(Math.min(...handlers))}` : "never installing a SIGTERM handler"}${blocked.length ? ` and blocking SIGTERM ${formatUs(Math.min(...blocked))} after exec` : ""}`;
+  const lostPart = lost.length ? `PID 1 (${variant.init}) dropped SIGTERM sent ${range(lost.map((t) => t.sentUs))} µs after exec, before it was ready (${lost.length} trials)` : `no trial was early enough to catch ${variant.init} unprepared`;
+  const summary = `${lostPart}; later ones were forwarded to the probe; ${prep}`;
+  if (preps.length > 0 && handlers.length === 0 && forwarded.length > 0) return { ...base, verdict: "refuted", summary, evidence };
+  if (lost.length > 0 && (handlers.length > 0 || forwarded.length === 0)) return { ...base, verdict: "confirmed", summary, evidence };
+  return { ...base, verdict: "inconclusive", summary, evidence };
+}
+
+const s1Refs = (t: RaceTrial): RecordRef[] => compact([t.refs.send, t.refs.delivery, t.refs.deadlineKill, t.probeEnd?.ref ?? null, t.refs.exit]);
+
+function judgeS2(variant: Variant, trials: RaceTrial[]): Finding {
+  const p1 = inPhase(trials, "before-handler");
+  const p2 = inPhase(trials, "before-notify");
+  const base = { claim: "S2", statement: SIGNAL_CLAIMS.S2.statement, variant };
+  const lost = [...p1, ...p2].filter((t) => t.outcome === "lost");
+  const evidence = [...p1, ...p2].flatMap((t) => compact([t.refs.send, t.refs.handler, t.refs.notify, t.refs.deadlineKill, t.refs.exit]));
+  const parts = [
+    p1.length ? `before Go's handler (exec to ${window(trials, "handlerUs")}): ${outcomes(p1)}` : `nothing sent before Go's handler (${aimHint(trials)})`,
+    p2.length ? `between the handler and Notify (to ${window(trials, "notifyUs")}): ${outcomes(p2)}` : "nothing sent between the handler and Notify",
+  ];
+  let verdict: Verdict;
+  if (lost.length > 0) verdict = "confirmed";
+  else if (p1.length > 0 && p2.length > 0) verdict = "refuted";
+  else verdict = "inconclusive";
+  const lead =
+    verdict === "confirmed"
+      ? `lost only ${lost.every((t) => t.phase === "before-handler") ? (variant.init === "none" ? "before Go's runtime installed its handler" : `before ${variant.init} was ready (sent ${range(lost.map((t) => t.sentUs))} µs after exec)`) : "in some trials"}`
+      : verdict === "refuted"
+        ? "no trial lost the signal"
+        : "not every phase was hit";
+  return { ...base, verdict, summary: `${lead}; ${parts.join("; ")}`, evidence };
+}
+
+function judgeS7(variant: Variant, trials: RaceTrial[]): Finding {
+  const p2 = inPhase(trials, "before-notify");
+  const base = { claim: "S7", statement: SIGNAL_CLAIMS.S7.statement, variant };
+  if (p2.length === 0) {
+    return { ...base, verdict: "inconclusive", summary: "no trial sent SIGTERM between Go's handler and Notify; run with --offsets inside that window", evidence: [] };
+  }
+  const ends = p2.map((t) => ({ t, end: probeEnd(variant, t) }));
+  const evidence = p2.flatMap((t) => compact([t.refs.send, t.refs.delivery, ...t.refs.fallback, t.probeEnd?.ref ?? null, t.refs.exit]));
+  const exited = ends.filter((e) => e.end.kind === "exited");
+  const killed = ends.filter((e) => e.end.kind === "killed");
+  const statuses = unique(p2.map((t) => (t.exitCode === null ? "?" : String(t.exitCode)))).join(", ");
+  if (exited.length === p2.length) {
+    const codes = unique(exited.map((e) => (e.end.kind === "exited" ? e.end.code : -1))).join(", ");
+    const fallback = p2.some((t) => t.refs.fallback.length > 0) ? " after re-raising SIGTERM and resetting it to SIG_DFL (strace)" : "";
+    return { ...base, verdict: "confirmed", summary: `the probe exited with status ${codes}${fallback}; the runtime reported ${statuses} (${p2.length} trials)`, evidence };
+  }
+  if (killed.length === p2.length) {
+    return {
+      ...base,
+      verdict: "refuted",
+      summary: `the probe was killed by ${unique(killed.map((e) => (e.end.kind === "killed" ? e.end.signal : "?"))).join(", ")} (${killed[0]!.end.how}); the runtime reported ${statuses} (${p2.length} trials)`,
+      evidence,
+    };
+  }
+  return { ...base, verdict: "inconclusive", summary: `mixed or unknown ends: ${describeEnds(p2)}`, evidence };
+}
+
+type End = { kind: "exited"; code: number; how: string } | { kind: "killed"; signal: string; how: string } | { kind: "unknown"; how: string };
+
+/** How the probe itself ended: strace says it exactly; otherwise PID 1's status speaks for it. */
+function probeEnd(variant: Variant, t: RaceTrial): End {
+  if (t.probeEnd?.kind === "exited") return { kind: "exited", code: t.probeEnd.code, how: "strace" };
+  if (t.probeEnd?.kind === "killed") return { kind: "killed", signal: t.probeEnd.signal, how: "strace" };
+  if (t.signal) return { kind: "killed", signal: t.signal, how: "PID 1's wait status" };
+  if (t.exitCode === null) return { kind: "unknown", how: "no exit status" };
+  // An init reports a child killed by signal N as exit 128+N; the probe itself, as PID 1, cannot be told apart.
+  if (variant.init !== "none" && t.exitCode > 128) return { kind: "killed", signal: `signal ${t.exitCode - 128}`, how: `${variant.init}'s exit status ${t.exitCode}` };
+  if (variant.init === "none" && variant.runtime === "namespace") return { kind: "exited", code: t.exitCode, how: "PID 1's wait status" };
+  return { kind: "unknown", how: `exit status ${t.exitCode} is ambiguous without strace` };
+}
+
+function describeEnds(trials: RaceTrial[]): string {
+  return unique(
+    trials.map((t) => {
+      if (t.outcome === "lost") return "lost";
+      if (t.outcome === "handled") return "handled by the program";
+      if (t.probeEnd?.kind === "killed") return `probe killed by ${t.probeEnd.signal}, PID 1 exit ${t.exitCode ?? "?"}`;
+      if (t.probeEnd?.kind === "exited") return `probe exited ${t.probeEnd.code}, PID 1 exit ${t.exitCode ?? "?"}`;
+      return `PID 1 exit ${t.exitCode ?? "?"}${t.signal ? ` (killed by ${t.signal})` : ""}`;
+    }),
+  ).join("; ");
+}
+
+const outcomes = (trials: RaceTrial[]) => `${describeEnds(trials)} (${trials.length} trial${trials.length === 1 ? "" : "s"})`;
+
+function window(trials: RaceTrial[], field: "handlerUs" | "notifyUs"): string {
+  const parts: string[] = [];
+  for (const strace of [false, true]) {
+    const values = trials.filter((t) => t.strace === strace).map((t) => t[field]).filter((v): v is number => v !== null);
+    if (values.length) parts.push(`${formatUs(median(values))} ${strace ? "with" : "without"} strace`);
+  }
+  return parts.join(" / ") || "unknown";
+}
+
+function aimHint(trials: RaceTrial[]): string {
+  const handlers = trials.map((t) => t.handlerUs).filter((v): v is number => v !== null);
+  return handlers.length ? `the handler was in place ${formatUs(Math.min(...handlers))} after exec at the earliest; try --offsets below that` : "the handler instant was never measured";
+}
+
+export const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
+};
+
+export const formatUs = (us: number): string => (Math.abs(us) >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us} µs`);
+const range = (v: number[]) => (Math.min(...v) === Math.max(...v) ? `${v[0]}` : `${Math.min(...v)}–${Math.max(...v)}`);
+const unique = <T>(v: T[]): T[] => [...new Set(v)];
+const compact = (refs: (RecordRef | null)[]): RecordRef[] => refs.filter((r): r is RecordRef => r !== null);

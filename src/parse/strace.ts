@@ -1,0 +1,679 @@
+import type { StraceRecord, SyscallRecord, UnparsedRecord } from "./records.js";
+
+// A streaming parser for strace's text output (strace 6.x; -f/-ff, -t/-tt/-ttt/-r, -T, -y/-yy).
+// Pure: text in, records out. Its only state is what strace itself spreads over lines —
+// `<unfinished ...>` halves waiting for their `<... resumed>` line, per pid, and a line that a
+// tracer note cut in two.
+//
+// It must keep up with 200 MB logs, which decides its shape: hand-written charCode scanning
+// (no regular expressions on the hot path), and scanning lines in place inside the chunk
+// they arrived in — V8 reads a character of a flat string about twice as fast as one of a
+// sliced string, so lines are (text, from, to) ranges, not substrings.
+
+export interface StraceParserOptions {
+  /** Pid for lines that carry none, e.g. taken from an `-ff` file name (trace.1234). */
+  pid?: number;
+}
+
+export interface StraceParser {
+  /** Parses one line (without its newline); returns the records it completes, usually one. */
+  push(line: string): StraceRecord[];
+  /**
+   * Parses a piece of a log cut anywhere (a stream chunk); a trailing partial line waits
+   * for the next piece or for end(). Use either this or push on one parser, not both.
+   */
+  pushText(text: string): StraceRecord[];
+  /** End of input: calls still waiting to resume come out with `unfinished: true`. */
+  end(): StraceRecord[];
+}
+
+/** The first half of a syscall interrupted by another thread's line. */
+interface Pending {
+  pid: number | null;
+  ts: number | null;
+  tsUs: number | null;
+  syscall: string;
+  /** Argument text printed so far, starting right after "(". */
+  head: string;
+  line: string;
+}
+
+const UNFINISHED = " <unfinished ...>";
+const DETACHED = " <detached ...>";
+// A tracer note printed while a trace line was half written lands mid-line:
+//   `…CLONE_SETTLSstrace: Process 6346 attached` + next line `, tls=…) = 6346`.
+// strace writes both to stderr, so this happens whenever no -o file is used.
+const SPLICED_NOTE = /strace: Process \d+ (?:attached|detached|suspended)$/;
+const NOTE_PID = /^Process (\d+) /;
+const EXITED = /^exited with (-?\d+)$/;
+const KILLED = /^killed by (SIG\w+)( \(core dumped\))?$/;
+
+const C_TAB = 9;
+const C_CR = 13;
+const C_SPACE = 32;
+const C_QUOTE = 34;
+const C_LPAREN = 40;
+const C_RPAREN = 41;
+const C_STAR = 42;
+const C_PLUS = 43;
+const C_COMMA = 44;
+const C_DASH = 45;
+const C_DOT = 46;
+const C_SLASH = 47;
+const C_0 = 48;
+const C_9 = 57;
+const C_COLON = 58;
+const C_SEMICOLON = 59;
+const C_LT = 60;
+const C_EQ = 61;
+const C_GT = 62;
+const C_QMARK = 63;
+const C_A = 65;
+const C_E = 69;
+const C_Z = 90;
+const C_LBRACKET = 91;
+const C_BACKSLASH = 92;
+const C_RBRACKET = 93;
+const C_CARET = 94;
+const C_UNDERSCORE = 95;
+const C_a = 97;
+const C_d = 100;
+const C_s = 115;
+const C_z = 122;
+const C_LBRACE = 123;
+const C_PIPE = 124;
+const C_RBRACE = 125;
+
+const isDigit = (c: number): boolean => c >= C_0 && c <= C_9;
+const isUpperOrDigit = (c: number): boolean => (c >= C_A && c <= C_Z) || isDigit(c) || c === C_UNDERSCORE;
+const isNameChar = (c: number): boolean =>
+  (c >= C_a && c <= C_z) || (c >= C_A && c <= C_Z) || isDigit(c) || c === C_UNDERSCORE || c === C_QMARK;
+/** Characters splitItems has nothing to do with: most of any argument text. */
+const isPlainItemChar = (c: number): boolean =>
+  (c >= C_0 && c <= C_SEMICOLON) ||
+  (c >= C_EQ && c <= C_Z) ||
+  (c >= C_CARET && c <= C_z) ||
+  c === C_SPACE ||
+  c === C_PIPE;
+
+/** Index just past the closing quote of a string whose body starts at `i`, or -1. */
+function skipString(s: string, i: number, end: number): number {
+  for (;;) {
+    const q = s.indexOf('"', i);
+    if (q < 0 || q >= end) return -1;
+    let backslashes = 0;
+    for (let k = q - 1; k >= i && s.charCodeAt(k) === C_BACKSLASH; k--) backslashes++;
+    if (backslashes % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+}
+
+/**
+ * Index just past the `>` closing a -y/-yy decoration whose body starts at `i`, or -1.
+ * Decorations nest (`2</dev/null<char 1:3>>`) and socket ones contain `->`
+ * (`3<TCP:[10.0.0.1:5->10.0.0.2:80]>`); strace escapes `<` and `>` inside paths.
+ */
+function skipAngle(s: string, i: number, end: number): number {
+  let depth = 1;
+  for (; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === C_LT) depth++;
+    else if (c === C_GT && s.charCodeAt(i - 1) !== C_DASH && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** Pushes s[from, to) as one item, without trailing blanks; empty ones are left out. */
+function pushItem(out: string[], s: string, from: number, to: number): void {
+  while (to > from && s.charCodeAt(to - 1) === C_SPACE) to--;
+  if (to > from) out.push(s.slice(from, to));
+}
+
+/**
+ * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
+ * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
+ * decorations are opaque. Returns -1 if the range ends first (unless `toEnd`, which takes
+ * what is there: the arguments of a call that never resumed), or if it is malformed.
+ */
+function splitItems(s: string, i: number, end: number, close: number, out: string[], toEnd: boolean): number {
+  let depth = 0;
+  let from = i;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (isPlainItemChar(c)) {
+      i++;
+      continue;
+    }
+    if (c === C_QUOTE) {
+      i = skipString(s, i + 1, end);
+      if (i < 0) return -1;
+      continue;
+    }
+    if (c === C_COMMA) {
+      if (depth === 0) {
+        pushItem(out, s, from, i);
+        i++;
+        if (s.charCodeAt(i) === C_SPACE) i++;
+        from = i;
+        continue;
+      }
+    } else if (c === C_LPAREN || c === C_LBRACKET || c === C_LBRACE) {
+      depth++;
+    } else if (c === C_RPAREN || c === C_RBRACKET || c === C_RBRACE) {
+      if (depth === 0) {
+        if (c !== close) return -1;
+        pushItem(out, s, from, i);
+        return i;
+      }
+      depth--;
+    } else if (c === C_LT) {
+      // `3</etc/passwd>` but not `1<<CAP_CHOWN` (capability sets) nor `<... resuming ...>`.
+      if (i > from && isDigit(s.charCodeAt(i - 1)) && s.charCodeAt(i + 1) !== C_LT) {
+        i = skipAngle(s, i + 1, end);
+        if (i < 0) return -1;
+        continue;
+      }
+    } else if (c === C_SLASH && s.charCodeAt(i + 1) === C_STAR) {
+      const endComment = s.indexOf("*/", i + 2);
+      if (endComment < 0 || endComment >= end) return -1;
+      i = endComment + 2;
+      continue;
+    }
+    i++;
+  }
+  if (!toEnd || depth !== 0) return -1;
+  pushItem(out, s, from, end);
+  return end;
+}
+
+/** Result of readTime; one object per parser, overwritten by each call. */
+interface TimeScan {
+  /** Index after the number, or -1 if there is none. */
+  end: number;
+  us: number;
+  seconds: number;
+}
+
+/**
+ * Reads `SSSS.ffffff` (-ttt, -r, -T) or `HH:MM:SS[.ffffff]` (-t, -tt) at `i`. The µs come from
+ * the digits, never from float multiplication (1795647053.609002 * 1e6 is off by one µs).
+ * Any non-digit ends a number, so the newline after a line bounds it.
+ */
+function readTime(s: string, i: number, out: TimeScan): void {
+  out.end = -1;
+  let c = s.charCodeAt(i);
+  if (!isDigit(c)) return;
+  let whole = 0;
+  do {
+    whole = whole * 10 + c - C_0;
+    c = s.charCodeAt(++i);
+  } while (isDigit(c));
+  for (let part = 0; part < 2 && c === C_COLON; part++) {
+    c = s.charCodeAt(++i);
+    if (!isDigit(c)) return;
+    let field = 0;
+    do {
+      field = field * 10 + c - C_0;
+      c = s.charCodeAt(++i);
+    } while (isDigit(c));
+    whole = whole * 60 + field;
+  }
+  let fracUs = 0;
+  let digits = 0;
+  const fracStart = i + 1;
+  if (c === C_DOT) {
+    c = s.charCodeAt(++i);
+    while (isDigit(c)) {
+      if (digits < 6) fracUs = fracUs * 10 + c - C_0;
+      digits++;
+      c = s.charCodeAt(++i);
+    }
+    if (digits === 0) return;
+  }
+  for (let d = digits; d < 6; d++) fracUs *= 10;
+  out.end = i;
+  out.us = whole * 1_000_000 + fracUs;
+  // us / 1e6 is the correctly rounded value of the printed decimal; only finer-than-µs
+  // stamps (--timestamps=ns) need the digits themselves.
+  out.seconds = digits <= 6 ? out.us / 1_000_000 : Number(`${whole}.${s.slice(fracStart, i)}`);
+}
+
+/** What precedes the event on a line: `[pid N] ` or `N ` (-f), then an optional stamp. */
+interface Prefix {
+  pid: number | null;
+  ts: number | null;
+  tsUs: number | null;
+  /** Index of the event text. */
+  body: number;
+}
+
+function readPrefix(s: string, from: number, defaultPid: number | null, time: TimeScan, out: Prefix): void {
+  let i = from;
+  out.pid = defaultPid;
+  out.ts = null;
+  out.tsUs = null;
+  let c = s.charCodeAt(i);
+  if (c === C_LBRACKET && s.startsWith("[pid ", i)) {
+    // strace pads the number: "[pid  6346] ".
+    let j = i + 5;
+    while ((c = s.charCodeAt(j)) === C_SPACE) j++;
+    const digitsAt = j;
+    let pid = 0;
+    while (isDigit(c)) {
+      pid = pid * 10 + c - C_0;
+      c = s.charCodeAt(++j);
+    }
+    if (j > digitsAt && c === C_RBRACKET) {
+      out.pid = pid;
+      i = j + 1;
+    }
+  } else if (isDigit(c)) {
+    // With -o and -f the pid is a bare number; a stamp would go on with "." or ":".
+    let j = i;
+    let pid = 0;
+    do {
+      pid = pid * 10 + c - C_0;
+      c = s.charCodeAt(++j);
+    } while (isDigit(c));
+    if (c === C_SPACE) {
+      out.pid = pid;
+      i = j;
+    }
+  }
+  let j = i;
+  while ((c = s.charCodeAt(j)) === C_SPACE) j++;
+  if (isDigit(c)) {
+    readTime(s, j, time);
+    if (time.end > 0 && s.charCodeAt(time.end) === C_SPACE) {
+      out.ts = time.seconds;
+      out.tsUs = time.us;
+      j = time.end + 1;
+      while (s.charCodeAt(j) === C_SPACE) j++;
+    } else {
+      j = i;
+    }
+  }
+  out.body = j;
+}
+
+function isBlank(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== C_SPACE && c !== C_TAB) return false;
+  }
+  return true;
+}
+
+/** Creates a parser; feed it one strace output (one `-ff` file per parser). */
+export function createStraceParser(options: StraceParserOptions = {}): StraceParser {
+  const defaultPid = options.pid ?? null;
+  // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
+  // a single process, so a call started then may resume under "[pid N]").
+  const pending = new Map<number, Pending>();
+  /** The start of a line a tracer note cut off; the next line continues it. */
+  let carry: string | null = null;
+  /** An incomplete last line of the previous pushText piece. */
+  let partial = "";
+  const prefix: Prefix = { pid: null, ts: null, tsUs: null, body: 0 };
+  const time: TimeScan = { end: -1, us: 0, seconds: 0 };
+  /** Why finishSyscall returned null. */
+  let failure = "";
+
+  const unparsed = (line: string, reason: string): UnparsedRecord => ({
+    kind: "unparsed",
+    pid: prefix.pid,
+    ts: prefix.ts,
+    tsUs: prefix.tsUs,
+    line,
+    reason,
+  });
+
+  const unfinishedRecord = (p: Pending): SyscallRecord => {
+    const args: string[] = [];
+    splitItems(p.head, 0, p.head.length, C_RPAREN, args, true);
+    return {
+      kind: "syscall",
+      pid: p.pid,
+      ts: p.ts,
+      tsUs: p.tsUs,
+      syscall: p.syscall,
+      args,
+      ret: null,
+      errno: null,
+      errnoText: null,
+      retNote: null,
+      durationUs: null,
+      resumed: false,
+      unfinished: true,
+    };
+  };
+
+  /**
+   * Completes a call from s[argsAt, end): its arguments, then `) = ret …`. Returns null,
+   * with `failure` set, if that text is not what strace prints.
+   */
+  const finishSyscall = (
+    s: string,
+    argsAt: number,
+    end: number,
+    syscall: string,
+    at: { pid: number | null; ts: number | null; tsUs: number | null },
+    resumed: boolean,
+  ): SyscallRecord | null => {
+    let unfinished = false;
+    // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
+    // inside the call, and strace closes the line for it (always with "= ?").
+    if (s.charCodeAt(end - 1) === C_QMARK) {
+      const cut = s.indexOf(UNFINISHED, argsAt);
+      if (cut >= 0 && cut < end) {
+        s = s.slice(argsAt, cut) + s.slice(cut + UNFINISHED.length, end);
+        argsAt = 0;
+        end = s.length;
+        unfinished = true;
+      }
+    }
+    const args: string[] = [];
+    const close = splitItems(s, argsAt, end, C_RPAREN, args, false);
+    if (close < 0) {
+      failure = "unbalanced quotes or brackets in the arguments";
+      return null;
+    }
+    let i = close + 1;
+    while (s.charCodeAt(i) === C_SPACE) i++;
+    if (i >= end || s.charCodeAt(i) !== C_EQ) {
+      failure = 'no "= <return value>" after the arguments';
+      return null;
+    }
+    i++;
+    if (s.charCodeAt(i) === C_SPACE) i++;
+    const retAt = i;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c === C_SPACE) break;
+      if (c === C_LT && i > retAt) {
+        i = skipAngle(s, i + 1, end);
+        if (i < 0) {
+          failure = "unbalanced <…> in the return value";
+          return null;
+        }
+        continue;
+      }
+      i++;
+    }
+    if (i === retAt) {
+      failure = "empty return value";
+      return null;
+    }
+    const ret = s.slice(retAt, i);
+    while (i < end && s.charCodeAt(i) === C_SPACE) i++;
+
+    let noteEnd = end;
+    let durationUs: number | null = null;
+    if (noteEnd > i && s.charCodeAt(noteEnd - 1) === C_GT) {
+      const lt = s.lastIndexOf("<", noteEnd - 1);
+      if (lt >= i) {
+        readTime(s, lt + 1, time);
+        if (time.end === noteEnd - 1) {
+          durationUs = time.us;
+          noteEnd = lt;
+          while (noteEnd > i && s.charCodeAt(noteEnd - 1) === C_SPACE) noteEnd--;
+        }
+      }
+    }
+
+    let errno: string | null = null;
+    let errnoText: string | null = null;
+    const first = ret.charCodeAt(0);
+    if ((first === C_DASH || first === C_QMARK) && s.charCodeAt(i) === C_E && i < noteEnd) {
+      let j = i + 1;
+      while (j < noteEnd && isUpperOrDigit(s.charCodeAt(j))) j++;
+      if (j === noteEnd || s.charCodeAt(j) === C_SPACE) {
+        errno = s.slice(i, j);
+        i = j;
+        while (i < noteEnd && s.charCodeAt(i) === C_SPACE) i++;
+        if (s.charCodeAt(i) === C_LPAREN) {
+          const rp = s.indexOf(")", i);
+          if (rp > 0 && rp < noteEnd) {
+            errnoText = s.slice(i + 1, rp);
+            i = rp + 1;
+            while (i < noteEnd && s.charCodeAt(i) === C_SPACE) i++;
+          }
+        }
+      }
+    }
+    return {
+      kind: "syscall",
+      pid: at.pid,
+      ts: at.ts,
+      tsUs: at.tsUs,
+      syscall,
+      args,
+      ret,
+      errno,
+      errnoText,
+      retNote: i < noteEnd ? s.slice(i, noteEnd) : null,
+      durationUs,
+      resumed,
+      unfinished,
+    };
+  };
+
+  /** `--- SIGTERM {si_signo=SIGTERM, …} ---` and strace's `--- stopped by SIGSTOP ---`. */
+  const parseSignal = (line: string, at: number): StraceRecord => {
+    if (!line.endsWith(" ---") || line.length - 4 < at + 4) return unparsed(line, 'unterminated "--- … ---" line');
+    const inner = line.slice(at + 4, line.length - 4);
+    if (!inner.startsWith("SIG")) return { kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: inner };
+    const space = inner.indexOf(" ");
+    const signal = space < 0 ? inner : inner.slice(0, space);
+    let info: Record<string, string> = {};
+    if (space >= 0) {
+      const fields: string[] = [];
+      if (
+        inner.charCodeAt(space + 1) !== C_LBRACE ||
+        splitItems(inner, space + 2, inner.length, C_RBRACE, fields, false) !== inner.length - 1
+      ) {
+        return unparsed(line, "signal line without a {siginfo} structure");
+      }
+      // fromEntries defines own properties, so a "__proto__" key stays data.
+      info = Object.fromEntries(
+        fields.map((f) => {
+          const eq = f.indexOf("=");
+          return eq < 0 ? [f, ""] : [f.slice(0, eq), f.slice(eq + 1)];
+        }),
+      );
+    }
+    return { kind: "signal", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, signal, info };
+  };
+
+  /** `+++ exited with 2 +++`, `+++ killed by SIGKILL (core dumped) +++`. */
+  const parseExit = (line: string, at: number, out: StraceRecord[]): void => {
+    const base = { pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs };
+    const inner = line.endsWith(" +++") ? line.slice(at + 4, line.length - 4) : "";
+    let record: StraceRecord = unparsed(line, 'unknown "+++ … +++" line');
+    let m: RegExpExecArray | null;
+    if ((m = EXITED.exec(inner)) !== null) {
+      record = { kind: "exit", ...base, exitCode: Number(m[1]) };
+    } else if ((m = KILLED.exec(inner)) !== null) {
+      record = { kind: "killed", ...base, signal: m[1]!, coreDumped: m[2] !== undefined };
+    } else if (inner.startsWith("superseded by execve")) {
+      record = { kind: "tracer", ...base, text: inner };
+    }
+    // A thread that dies inside a call never resumes it.
+    const open = pending.get(prefix.pid ?? -1);
+    if (open !== undefined && (record.kind === "exit" || record.kind === "killed")) {
+      pending.delete(prefix.pid ?? -1);
+      out.push(unfinishedRecord(open));
+    }
+    out.push(record);
+  };
+
+  /** `<... read resumed>…) = 3`: joined with its pending first half. */
+  const parseResumed = (s: string, from: number, to: number, at: number, out: StraceRecord[]): void => {
+    const close = s.indexOf(" resumed>", at + 5);
+    if (close < 0 || close >= to) {
+      out.push(unparsed(s.slice(from, to), 'malformed "<... resumed>" line'));
+      return;
+    }
+    const syscall = s.slice(at + 5, close);
+    const key = prefix.pid ?? -1;
+    let start = pending.get(key);
+    let startKey = key;
+    if ((start === undefined || start.syscall !== syscall) && key !== -1) {
+      const unprefixed = pending.get(-1);
+      if (unprefixed !== undefined && unprefixed.syscall === syscall) {
+        start = unprefixed;
+        startKey = -1;
+      }
+    }
+    if (start === undefined || start.syscall !== syscall) {
+      out.push(unparsed(s.slice(from, to), `"<... ${syscall} resumed>" without its "<unfinished ...>" line`));
+      return;
+    }
+    pending.delete(startKey);
+    const joined = start.head + s.slice(close + 9, to);
+    const at2 = { pid: prefix.pid ?? start.pid, ts: start.ts, tsUs: start.tsUs };
+    const record = finishSyscall(joined, 0, joined.length, syscall, at2, true);
+    out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
+  };
+
+  /** One line, s[from, to) without its newline. */
+  const parseLine = (s: string, from: number, to: number, out: StraceRecord[]): void => {
+    if (to > from && s.charCodeAt(to - 1) === C_CR) to--;
+    if (carry !== null) {
+      s = carry + s.slice(from, to);
+      from = 0;
+      to = s.length;
+      carry = null;
+    }
+    if (to > from && s.charCodeAt(to - 1) === C_d) {
+      const line = s.slice(from, to);
+      const note = SPLICED_NOTE.exec(line);
+      if (note !== null && note.index > 0) {
+        const text = line.slice(note.index + 8);
+        out.push({ kind: "tracer", pid: Number(NOTE_PID.exec(text)?.[1]), ts: null, tsUs: null, text });
+        carry = line.slice(0, note.index);
+        return;
+      }
+    }
+    if (isBlank(s, from, to)) return;
+    readPrefix(s, from, defaultPid, time, prefix);
+    const at = prefix.body;
+    const c = at < to ? s.charCodeAt(at) : NaN;
+    if (isNameChar(c)) {
+      let j = at + 1;
+      while (j < to && isNameChar(s.charCodeAt(j))) j++;
+      if (j < to && s.charCodeAt(j) === C_LPAREN) {
+        const syscall = s.slice(at, j);
+        // Only lines ending in "...>" can be a first half or a detach.
+        if (s.charCodeAt(to - 1) === C_GT && s.charCodeAt(to - 2) === C_DOT) {
+          if (s.endsWith(UNFINISHED, to)) {
+            const key = prefix.pid ?? -1;
+            const stale = pending.get(key);
+            if (stale !== undefined) out.push(unfinishedRecord(stale));
+            pending.set(key, {
+              pid: prefix.pid,
+              ts: prefix.ts,
+              tsUs: prefix.tsUs,
+              syscall,
+              head: s.slice(j + 1, to - UNFINISHED.length),
+              line: s.slice(from, to),
+            });
+            return;
+          }
+          if (s.endsWith(DETACHED, to)) {
+            // strace let go of the process (-p, then Ctrl-C) while it was inside the call.
+            const head = s.slice(j + 1, to - DETACHED.length);
+            const line = s.slice(from, to);
+            out.push(unfinishedRecord({ pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, syscall, head, line }));
+            return;
+          }
+        }
+        out.push(finishSyscall(s, j + 1, to, syscall, prefix, false) ?? unparsed(s.slice(from, to), failure));
+        return;
+      }
+      if (c === C_s && s.startsWith("strace: ", at)) {
+        const text = s.slice(at + 8, to);
+        const notePid = NOTE_PID.exec(text);
+        const pid = notePid ? Number(notePid[1]) : prefix.pid;
+        out.push({ kind: "tracer", pid, ts: prefix.ts, tsUs: prefix.tsUs, text });
+        return;
+      }
+    } else if (c === C_LT && s.startsWith("<... ", at)) {
+      parseResumed(s, from, to, at, out);
+      return;
+    } else if (c === C_DASH && s.startsWith("--- ", at)) {
+      out.push(parseSignal(s.slice(from, to), at - from));
+      return;
+    } else if (c === C_PLUS && s.startsWith("+++ ", at)) {
+      parseExit(s.slice(from, to), at - from, out);
+      return;
+    } else if (c === C_LBRACKET && s.startsWith("[ Process ", at)) {
+      // "[ Process PID=1234 runs in 32 bit mode. ]" (personality change).
+      out.push({ kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: s.slice(at, to) });
+      return;
+    }
+    const reason = at >= to ? "nothing after the pid/timestamp" : "not a syscall, signal, exit or strace note";
+    out.push(unparsed(s.slice(from, to), reason));
+  };
+
+  return {
+    push(line: string): StraceRecord[] {
+      const out: StraceRecord[] = [];
+      parseLine(line, 0, line.length, out);
+      return out;
+    },
+    pushText(text: string): StraceRecord[] {
+      const out: StraceRecord[] = [];
+      let from = 0;
+      let nl = text.indexOf("\n");
+      if (nl < 0) {
+        partial += text;
+        return out;
+      }
+      if (partial !== "") {
+        parseLine(partial + text.slice(0, nl), 0, partial.length + nl, out);
+        partial = "";
+        from = nl + 1;
+        nl = text.indexOf("\n", from);
+      }
+      while (nl >= 0) {
+        parseLine(text, from, nl, out);
+        from = nl + 1;
+        nl = text.indexOf("\n", from);
+      }
+      if (from < text.length) partial = text.slice(from);
+      return out;
+    },
+    end(): StraceRecord[] {
+      const out: StraceRecord[] = [];
+      if (partial !== "") {
+        parseLine(partial, 0, partial.length, out);
+        partial = "";
+      }
+      for (const p of pending.values()) out.push(unfinishedRecord(p));
+      pending.clear();
+      if (carry !== null) {
+        readPrefix(carry, 0, defaultPid, time, prefix);
+        out.push(unparsed(carry, "the log ends inside a line cut by a strace note"));
+        carry = null;
+      }
+      return out;
+    },
+  };
+}
+
+/** Parses a whole capture held in memory (tests, small files). */
+export function parseStraceText(text: string, options?: StraceParserOptions): StraceRecord[] {
+  const parser = createStraceParser(options);
+  const records = parser.pushText(text);
+  for (const r of parser.end()) records.push(r);
+  return records;
+}
+
+/** The pid strace -ff appended to an output file name (`trace.1234` → 1234). */
+export function pidFromFileName(path: string): number | undefined {
+  const m = /\.(\d{1,10})$/.exec(path);
+  if (m === null) return undefined;
+  const pid = Number(m[1]);
+  return pid > 0 ? pid : undefined;
+}

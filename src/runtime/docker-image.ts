@@ -1,0 +1,76 @@
+// Docker images without a registry: FROM scratch plus exactly an ImageSpec's files, sent
+// as a tar build context through the Engine API and tagged by the spec's content hash, so
+// an image is built once per distinct set of files and then found by inspect.
+
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
+import type Docker from "dockerode";
+import { Header } from "tar";
+import { HarnessError } from "../errors.js";
+import type { ResolvedFile, ResolvedImage } from "./image.js";
+
+export const IMAGE_LABEL = "forensics";
+
+// The classic builder's COPY keeps the context's modes and makes files root-owned.
+const DOCKERFILE = `FROM scratch\nCOPY rootfs/ /\nLABEL ${IMAGE_LABEL}=1\n`;
+
+const building = new Map<string, Promise<void>>();
+
+export const imageTag = (image: ResolvedImage): string => `forensics/${image.hash.slice(0, 24)}:latest`;
+
+/** Returns the tag, building the image first unless the engine has it already. */
+export async function ensureImage(docker: Docker, image: ResolvedImage): Promise<{ tag: string; built: boolean }> {
+  const tag = imageTag(image);
+  const present = await docker
+    .getImage(tag)
+    .inspect()
+    .then(
+      () => true,
+      (err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return false;
+        throw err;
+      },
+    );
+  if (present) return { tag, built: false };
+  // Trials of one variant start together; one build serves them all.
+  let pending = building.get(tag);
+  if (pending === undefined) {
+    pending = buildImage(docker, image, tag).finally(() => building.delete(tag));
+    building.set(tag, pending);
+  }
+  await pending;
+  return { tag, built: true };
+}
+
+async function buildImage(docker: Docker, image: ResolvedImage, tag: string): Promise<void> {
+  const progress = await docker.buildImage(Readable.from(buildContext(image.files)), { t: tag, rm: true, forcerm: true });
+  const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) =>
+    docker.modem.followProgress(progress, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output))),
+  );
+  const failed = events.find((e) => e.error !== undefined);
+  if (failed) throw new HarnessError("TRIAL_FAILED", `docker could not build image ${tag}: ${failed.errorDetail?.message ?? failed.error}`);
+}
+
+/** A tar stream: the Dockerfile, then every file under rootfs/ at its image path. */
+async function* buildContext(files: ResolvedFile[]): AsyncGenerator<Buffer> {
+  const dockerfile = Buffer.from(DOCKERFILE);
+  yield header("Dockerfile", 0o644, dockerfile.length);
+  yield padded(dockerfile);
+  for (const f of files) {
+    yield header(`rootfs${f.path}`, f.mode, f.size);
+    for await (const chunk of createReadStream(f.realPath)) yield chunk as Buffer;
+    yield Buffer.alloc(padding(f.size));
+  }
+  // A tar archive ends with two zero blocks.
+  yield Buffer.alloc(1024);
+}
+
+function header(path: string, mode: number, size: number): Buffer {
+  const block = Buffer.alloc(512);
+  const needsPax = new Header({ path, mode, size, type: "File", mtime: new Date(0), uid: 0, gid: 0 }).encode(block);
+  if (needsPax) throw new HarnessError("BAD_INPUT", `image path too long for a plain tar header: ${path}`);
+  return block;
+}
+
+const padding = (size: number): number => (512 - (size % 512)) % 512;
+const padded = (data: Buffer): Buffer => Buffer.concat([data, Buffer.alloc(padding(data.length))]);

@@ -1,0 +1,218 @@
+// The Docker runtime, through the Engine API (dockerode honours DOCKER_HOST). Containers
+// are labelled with their run, trial and owner (the harness PID and its PID namespace), so
+// sweep() can remove what a dead harness left without touching a live one's.
+
+import { mkdir, readlink, rm } from "node:fs/promises";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { HarnessError } from "../errors.js";
+import { onCleanup } from "./cleanup.js";
+import { ensureImage } from "./docker-image.js";
+import { waitForGate } from "./gate-wait.js";
+import { resolveImage } from "./image.js";
+import { firstChild, isAlive } from "./procfs.js";
+import { makeFifo, makeTrialDir, sweepRunDirs } from "./run-dir.js";
+import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
+
+const START_TIMEOUT_MS = 10_000;
+const PING_TIMEOUT_MS = 5_000;
+
+export const LABELS = {
+  run: "forensics.run",
+  trial: "forensics.trial",
+  owner: "forensics.owner",
+  // A PID means nothing outside its namespace: a harness in another container talking to
+  // the same engine must not have its containers swept because its PID looks dead here.
+  ownerPidNs: "forensics.owner-pidns",
+} as const;
+
+const pidNamespace = (): Promise<string> => readlink("/proc/self/ns/pid");
+
+export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
+  return {
+    kind: "docker",
+    async preflight() {
+      // @types/dockerode omits ping's options; dockerode 4 passes abortSignal on (lib/docker.js).
+      const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+      await ping({ abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) }).catch((err: Error) => {
+        throw new HarnessError(
+          "DOCKER_UNREACHABLE",
+          `Docker engine not reachable at ${engineAddress(docker)}: ${err.message}. ` +
+            "Start it (e.g. `dockerd &` or `systemctl start docker`) or use --runtime namespace",
+          { cause: err },
+        );
+      });
+    },
+    async create(spec) {
+      const image = await resolveImage(spec.image);
+      const { tag } = await ensureImage(docker, image);
+      const trialDir = await makeTrialDir(spec.runId, spec.trialId);
+      const gateDir = join(trialDir, "gate");
+      const fifo = join(gateDir, GATE_FIFO.slice(GATE_DIR.length + 1));
+      let created: Docker.Container;
+      try {
+        await mkdir(gateDir);
+        await makeFifo(fifo);
+        created = await docker.createContainer(containerOptions(spec, tag, gateDir, await pidNamespace()));
+      } catch (err) {
+        await rm(trialDir, { recursive: true, force: true });
+        throw err;
+      }
+      const container = new DockerContainer(created, spec, trialDir, fifo);
+      container.forget = onCleanup(() => container.remove());
+      return container;
+    },
+    async sweep() {
+      const ours = await pidNamespace();
+      const found = await docker.listContainers({ all: true, filters: { label: [LABELS.owner] } });
+      let removed = 0;
+      for (const info of found) {
+        const owner = Number(info.Labels[LABELS.owner]);
+        if (info.Labels[LABELS.ownerPidNs] !== ours || owner === process.pid || (await isAlive(owner))) continue;
+        await removeContainer(docker.getContainer(info.Id));
+        removed++;
+      }
+      return removed + (await sweepRunDirs());
+    },
+  };
+}
+
+function containerOptions(spec: ContainerSpec, image: string, gateDir: string, pidNs: string): Docker.ContainerCreateOptions {
+  return {
+    Image: image,
+    Entrypoint: gateArgv(spec.command),
+    Cmd: [],
+    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Labels: {
+      [LABELS.run]: spec.runId,
+      [LABELS.trial]: spec.trialId,
+      [LABELS.owner]: String(process.pid),
+      [LABELS.ownerPidNs]: pidNs,
+    },
+    HostConfig: {
+      Init: spec.init === "docker-init",
+      Binds: [`${gateDir}:${GATE_DIR}`],
+      // We read the exit code and the logs after the end, then remove it ourselves.
+      AutoRemove: false,
+    },
+  };
+}
+
+function engineAddress(docker: Docker): string {
+  // The modem's resolved address (from DOCKER_HOST or the default socket); untyped upstream.
+  const { socketPath, host, port, protocol } = docker.modem as unknown as { socketPath?: string; host?: string; port?: string | number; protocol?: string };
+  return socketPath ? `unix://${socketPath}` : `${protocol ?? "http"}://${host ?? "localhost"}:${port ?? ""}`;
+}
+
+/** Ignores the engine's "already so" answers: 304 (stopped), 404 (gone), 409 (not running, removal in progress). */
+const ignoreStatus = (...codes: number[]) => (err: { statusCode?: number }) => {
+  if (err.statusCode === undefined || !codes.includes(err.statusCode)) throw err;
+};
+
+const removeContainer = (c: Docker.Container): Promise<void> =>
+  c.remove({ force: true, v: true }).catch(ignoreStatus(404, 409));
+
+class DockerContainer implements Container {
+  readonly id: string;
+  forget: () => void = () => {};
+  #pid: number | null = null;
+  #gatePid: number | null = null;
+  #removed: Promise<void> | null = null;
+
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly spec: ContainerSpec,
+    private readonly trialDir: string,
+    private readonly fifo: string,
+  ) {
+    this.id = container.id;
+  }
+
+  gateFifoHostPath(): string {
+    return this.fifo;
+  }
+
+  async start(): Promise<void> {
+    await this.container.start().catch((err: Error) => {
+      throw new HarnessError("TRIAL_FAILED", `docker could not start container ${this.id.slice(0, 12)}: ${err.message}`, { cause: err });
+    });
+    const { State } = await this.container.inspect();
+    const pid = State.Pid;
+    if (!pid) {
+      const { stderr } = await this.logs();
+      throw new HarnessError("TRIAL_FAILED", `the container's entrypoint exited before the gate was released: ${stderr.trim() || `exit ${State.ExitCode}`}`);
+    }
+    this.#pid = pid;
+    await waitForGate(
+      {
+        // Under docker-init the gate is PID 1's child, forked some time after PID 1 exists.
+        gatePid: async () => (this.#gatePid ??= this.spec.init === "docker-init" ? await firstChild(pid) : pid),
+        ended: async () => ((await isAlive(pid)) ? null : (await this.logs()).stderr),
+      },
+      START_TIMEOUT_MS,
+    );
+  }
+
+  pid(): number {
+    if (this.#pid === null) throw new Error(`container ${this.id} was not started`);
+    return this.#pid;
+  }
+
+  async gatePid(): Promise<number> {
+    if (this.#gatePid === null) throw new Error(`container ${this.id} was not started`);
+    return this.#gatePid;
+  }
+
+  async signal(sig: NodeJS.Signals): Promise<void> {
+    await this.container.kill({ signal: sig }).catch(ignoreStatus(409));
+  }
+
+  async stop(timeoutSec: number): Promise<void> {
+    await this.container.stop({ t: timeoutSec }).catch(ignoreStatus(304));
+  }
+
+  /** Docker reports 128+N for a signal death and cannot tell it from exit(128+N). */
+  async wait(timeoutMs: number): Promise<ExitStatus | null> {
+    const abortSignal = AbortSignal.timeout(timeoutMs);
+    try {
+      const { StatusCode } = (await this.container.wait({ abortSignal })) as { StatusCode: number };
+      return { code: StatusCode, signal: null };
+    } catch (err) {
+      if (!abortSignal.aborted) throw err;
+    }
+    // The timer may beat the engine's answer about a container that has already exited
+    // (always so for wait(0)); its state settles that.
+    const { State } = await this.container.inspect();
+    return State.Status === "exited" || State.Status === "dead" ? { code: State.ExitCode, signal: null } : null;
+  }
+
+  async logs(): Promise<{ stdout: string; stderr: string }> {
+    const raw = (await this.container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return demultiplex(raw);
+  }
+
+  remove(): Promise<void> {
+    this.#removed ??= (async () => {
+      await removeContainer(this.container);
+      await rm(this.trialDir, { recursive: true, force: true });
+      this.forget();
+    })();
+    return this.#removed;
+  }
+}
+
+/**
+ * Without a TTY the engine frames each chunk with 8 bytes: the stream (1 stdout,
+ * 2 stderr), three zero bytes, and the payload length as a big-endian uint32.
+ */
+function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    const payload = raw.subarray(at + 8, at + 8 + size);
+    (raw[at] === 2 ? err : out).push(payload);
+    at += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}

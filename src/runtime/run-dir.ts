@@ -1,0 +1,75 @@
+// Host directories of runs and trials: ${TMPDIR}/forensics/<runId>/<trialId>/. A run dir
+// names its owner (the harness PID) in a file, so a later harness can tell debris of a dead
+// run from the files of a live one.
+
+import { rmSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { HarnessError } from "../errors.js";
+import { isAlive } from "./procfs.js";
+
+const OWNER_FILE = "owner";
+// Ids become path components, container names and label values.
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export const forensicsTmp = (): string => join(tmpdir(), "forensics");
+
+const ownRunDirs = new Set<string>();
+
+/** Creates the trial's (empty) host dir; a trial id may be used once per run. */
+export async function makeTrialDir(runId: string, trialId: string): Promise<string> {
+  for (const id of [runId, trialId]) {
+    if (!ID.test(id)) throw new HarnessError("BAD_INPUT", `run and trial ids must match ${ID.source}, got ${JSON.stringify(id)}`);
+  }
+  const runDir = await ensureRunDir(runId);
+  const dir = join(runDir, trialId);
+  await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === "EEXIST" ? new HarnessError("BAD_INPUT", `trial id ${trialId} was used twice in run ${runId}`) : err;
+  });
+  return dir;
+}
+
+async function ensureRunDir(runId: string): Promise<string> {
+  const root = forensicsTmp();
+  const runDir = join(root, runId);
+  if (ownRunDirs.has(runDir)) return runDir;
+  await mkdir(root, { recursive: true });
+  // The run dir appears with its owner file already inside (rename is atomic), so a
+  // concurrent sweep never sees an ownerless run dir it would take for debris.
+  const staging = await mkdtemp(join(root, `.${runId}-`));
+  await writeFile(join(staging, OWNER_FILE), `${process.pid}\n`);
+  await rename(staging, runDir).catch(async (err: NodeJS.ErrnoException) => {
+    await rm(staging, { recursive: true, force: true });
+    if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+  });
+  ownRunDirs.add(runDir);
+  // Trials remove their own dirs; the run dir goes when the harness exits (a SIGKILLed
+  // harness leaves it to the next sweep). Only synchronous work runs in an exit handler.
+  process.once("exit", () => rmSync(runDir, { recursive: true, force: true }));
+  return runDir;
+}
+
+/** Makes the gate's FIFO; Node has no mkfifo(3), coreutils does. */
+export async function makeFifo(path: string): Promise<void> {
+  await execa("mkfifo", ["-m", "0600", path]).catch((err: unknown) => {
+    throw new HarnessError("MISSING_TOOL", `mkfifo ${path} failed (is coreutils installed?): ${String(err)}`, { cause: err });
+  });
+}
+
+/** Removes run dirs whose owner is dead; returns how many. */
+export async function sweepRunDirs(): Promise<number> {
+  const root = forensicsTmp();
+  let removed = 0;
+  for (const name of await readdir(root).catch((): string[] => [])) {
+    const text = await readFile(join(root, name, OWNER_FILE), "utf8").catch(() => null);
+    // Only a staging dir lacks its owner file, and only for the instant before it is written.
+    if (text === null) continue;
+    const owner = Number(text);
+    if (owner === process.pid || (await isAlive(owner))) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}

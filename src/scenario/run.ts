@@ -1,0 +1,96 @@
+import { buildProbe } from "../probe/build.js";
+import { collectHostFacts } from "../capture/host-facts.js";
+import { resolveTool } from "../capture/tools.js";
+import { BundleWriter } from "../bundle/write.js";
+import { HarnessError, isHarnessError } from "../errors.js";
+import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import { onCleanup } from "../runtime/cleanup.js";
+import { createRuntime } from "../runtime/index.js";
+import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
+import type { Scenario, SweepOptions } from "./define.js";
+import { runTrial, type TrialContext } from "./trial.js";
+
+export interface RunOptions {
+  scenario: Scenario;
+  runtime: RuntimeKind;
+  inits: InitKind[];
+  /** Go toolchain for the probe (GOTOOLCHAIN); the host's when absent. */
+  go?: string;
+  sweep: SweepOptions;
+  outDir: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { kind: "step"; message: string }
+  | { kind: "trial-start"; n: number; variant: Variant; request: TrialRequest }
+  | { kind: "trial-done"; n: number; variant: Variant; trial: TrialEvidence };
+
+export interface RunResult {
+  bundle: string;
+  variants: Variant[];
+  trials: TrialEvidence[];
+  findings: Finding[];
+}
+
+/** Plans variants, runs every trial, writes the bundle; a harness fault leaves it partial. */
+export async function runScenario(options: RunOptions): Promise<RunResult> {
+  const { scenario } = options;
+  const progress = options.onProgress ?? (() => {});
+  for (const init of options.inits) {
+    if (!scenario.inits.includes(init)) throw new HarnessError("USAGE", `${scenario.name} does not support --init ${init} (supported: ${scenario.inits.join(", ")})`);
+    if (init === "docker-init" && options.runtime !== "docker") throw new HarnessError("USAGE", "--init docker-init needs --runtime docker (it is the engine's own --init)");
+  }
+
+  const runtime = createRuntime(options.runtime);
+  progress({ kind: "step", message: `checking the ${runtime.kind} runtime` });
+  await runtime.preflight();
+  const swept = await runtime.sweep();
+  if (swept > 0) progress({ kind: "step", message: `removed ${swept} leftover(s) of an earlier run that died` });
+  if (options.sweep.strace !== "off") await resolveTool("strace");
+
+  progress({ kind: "step", message: `building probes${options.go ? ` (probe with Go ${options.go})` : ""}` });
+  const onBuild = (message: string) => progress({ kind: "step", message });
+  const [gate, driver, probe] = await Promise.all([
+    buildProbe("gate", { onProgress: onBuild }),
+    buildProbe("driver", { onProgress: onBuild }),
+    buildProbe(scenario.probe, { go: options.go, onProgress: onBuild }),
+  ]);
+
+  const variants: Variant[] = options.inits.map((init) => ({ runtime: options.runtime, init, go: probe.goVersion }));
+  const params = { runtime: options.runtime, inits: options.inits, go: probe.goVersion, probeArgs: scenario.probeArgs, ...options.sweep };
+  const bundle = await BundleWriter.create(options.outDir, scenario.name, params, variants);
+  const trials: TrialEvidence[] = [];
+  const host = () => collectHostFacts({ "go (probe)": probe.goVersion });
+  const forgetBundle = onCleanup(async () => bundle.finish({ trials, findings: [], host: await host(), reason: "interrupted (SIGINT/SIGTERM)" }));
+
+  const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { gate: gate.path, driver: driver.path, probe: probe.path }, scenario };
+  try {
+    let n = 0;
+    for (const variant of variants) {
+      await scenario.sweep({
+        variant,
+        options: options.sweep,
+        runTrial: async (request) => {
+          n += 1;
+          progress({ kind: "trial-start", n, variant, request });
+          const trial = await runTrial(ctx, variant, `t${String(n).padStart(3, "0")}`, request);
+          trials.push(trial);
+          progress({ kind: "trial-done", n, variant, trial });
+          return trial;
+        },
+      });
+    }
+    const findings = variants.flatMap((variant) => scenario.analyse(variant, trials.filter((t) => sameVariant(t.variant, variant))));
+    await bundle.finish({ trials, findings, host: await host() });
+    forgetBundle();
+    return { bundle: bundle.dir, variants, trials, findings };
+  } catch (err) {
+    forgetBundle();
+    const reason = isHarnessError(err) ? err.message : `internal error: ${String(err)}`;
+    await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
+    throw err;
+  }
+}
+
+const sameVariant = (a: Variant, b: Variant) => a.runtime === b.runtime && a.init === b.init && a.go === b.go;

@@ -1,0 +1,158 @@
+import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import { attachStrace, type StraceAttachment } from "../capture/strace.js";
+import { HarnessError } from "../errors.js";
+import { buildTimeline } from "../evidence/timeline.js";
+import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import { parseProbeText, nsTextToUs } from "../parse/probe.js";
+import { parseStraceText } from "../parse/strace.js";
+import { initCommand, initFiles } from "../runtime/image.js";
+import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
+import type { BundleWriter } from "../bundle/write.js";
+import type { Scenario } from "./define.js";
+
+export interface TrialBinaries {
+  gate: string;
+  driver: string;
+  probe: string;
+}
+
+export interface TrialContext {
+  runId: string;
+  runtime: Runtime;
+  bundle: BundleWriter;
+  binaries: TrialBinaries;
+  scenario: Scenario;
+}
+
+const PROBE_NAME = "probe";
+const PROBE_PATH = `/${PROBE_NAME}`;
+
+/** The driver's JSON line (go-probes/driver): instants as decimal CLOCK_REALTIME ns. */
+interface DriverReport {
+  releaseNs?: string;
+  execNs?: string;
+  sendNs?: string;
+  sentNs?: string;
+  killError?: string;
+  error?: string;
+}
+
+/**
+ * One run of one variant: container with the gate → strace attached (if asked) → driver
+ * releases the gate and sends the signal at the offset → wait for the end, SIGKILL after the
+ * settle time → raw captures saved → parsed into evidence. What the program did is
+ * evidence; only harness faults throw.
+ */
+export async function runTrial(ctx: TrialContext, variant: Variant, id: string, request: TrialRequest): Promise<TrialEvidence> {
+  const dir = await ctx.bundle.trialDir(variant, id);
+  const runtimeLog = join(dir, RAW_FILES.runtime);
+  const note = (ev: string, fields: Record<string, unknown>, tNs = nowNs()) =>
+    appendFile(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
+
+  const init = variant.init as InitKind;
+  const container = await ctx.runtime.create({
+    runId: ctx.runId,
+    trialId: `${ctx.runId}-${id}`,
+    image: {
+      files: [
+        { hostPath: ctx.binaries.gate, path: GATE_PATH },
+        { hostPath: ctx.binaries.probe, path: PROBE_PATH },
+        ...(await initFiles(init)),
+      ],
+    },
+    command: initCommand(init, [PROBE_PATH, ...ctx.scenario.probeArgs]),
+    env: {},
+    init,
+  });
+
+  let strace: StraceAttachment | null = null;
+  let driver: DriverReport;
+  try {
+    await container.start();
+    const gatePid = await container.gatePid();
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
+    if (request.strace) strace = await attachStrace(gatePid, join(dir, RAW_FILES.strace));
+
+    driver = await runDriver(ctx, container, gatePid, init, request);
+    await note("driver", { ...driver, offsetUs: request.offsetUs }, driver.execNs);
+    if (driver.error) {
+      const { stderr } = await container.logs();
+      throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
+    }
+    if (driver.killError) await note("send-failed", { error: driver.killError });
+
+    const settleMs = ctx.scenario.settleMs(request);
+    let status = await container.wait(settleMs);
+    if (status === null) {
+      await note("deadline-kill", { settleMs, signal: "SIGKILL" });
+      await container.signal("SIGKILL");
+      status = await container.wait(10_000);
+      if (status === null) throw new HarnessError("TRIAL_FAILED", `trial ${id}: PID ${container.pid()} survived SIGKILL for 10 s`);
+    }
+    await note("exit", { code: status.code, signal: status.signal });
+
+    if (strace && (await strace.waitExit(5_000)) === null) await strace.detach();
+    const { stdout, stderr } = await container.logs();
+    await writeFile(join(dir, RAW_FILES.probe), stdout);
+    if (stderr) await writeFile(join(dir, "stderr.txt"), stderr);
+  } finally {
+    await strace?.detach();
+    await container.remove();
+  }
+
+  return collectEvidence(ctx, variant, id, request, dir, nsTextToUs(driver.execNs!));
+}
+
+async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest): Promise<DriverReport> {
+  // With strace attached its rt_sigaction line times the handler exactly, and /proc reads
+  // would only add load; without it the driver samples SigCgt. Under tini and dumb-init
+  // the probe is PID 1's child, forked only after the release.
+  const probeTarget = request.strace
+    ? []
+    : init === "tini" || init === "dumb-init"
+      ? ["-probe-child-of", String(container.pid()), "-probe-name", PROBE_NAME]
+      : ["-probe-pid", String(gatePid), "-probe-name", PROBE_NAME];
+  const result = await execa(
+    ctx.binaries.driver,
+    [
+      "-fifo", container.gateFifoHostPath(),
+      "-kill-pid", String(container.pid()),
+      ...probeTarget,
+      "-signal", String(ctx.scenario.signal),
+      "-offset-us", String(request.offsetUs),
+    ],
+    { reject: false, timeout: 30_000 },
+  );
+  const line = result.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as DriverReport;
+  } catch {
+    throw new HarnessError("TRIAL_FAILED", `the driver failed (${result.exitCode ?? result.signal}): ${result.stderr.trim() || "no output"}`);
+  }
+}
+
+/** The raw captures of a trial, by record source, as the bundle names them. */
+const RAW_FILES = { strace: "strace.log", probe: "probe.jsonl", runtime: "runtime.jsonl" } as const;
+
+async function collectEvidence(ctx: TrialContext, variant: Variant, id: string, request: TrialRequest, dir: string, originUs: number): Promise<TrialEvidence> {
+  const raw: Record<string, string> = {};
+  const text: Partial<Record<keyof typeof RAW_FILES, string>> = {};
+  for (const [source, name] of Object.entries(RAW_FILES) as [keyof typeof RAW_FILES, string][]) {
+    const path = join(dir, name);
+    const content = await readFile(path, "utf8").catch(() => null);
+    if (content === null) continue;
+    text[source] = content;
+    raw[source] = ctx.bundle.relative(path);
+  }
+  const records = {
+    strace: text.strace === undefined ? [] : parseStraceText(text.strace),
+    probe: parseProbeText(text.probe ?? ""),
+    runtime: parseProbeText(text.runtime ?? ""),
+  };
+  return { id, variant, request, raw, originUs, records, timeline: buildTimeline(originUs, records) };
+}
+
+/** CLOCK_REALTIME now, as decimal ns with µs resolution (what Node can read). */
+const nowNs = (): string => `${Math.round((performance.timeOrigin + performance.now()) * 1000)}000`;
