@@ -23,7 +23,7 @@ export default defineScenario({
   defaultInits: ["none", "tini", "dumb-init"],
   // A signal that took effect ends the program within milliseconds; one still running a
   // good while after Notify would have fired has been lost.
-  settleMs: (request) => Math.max(0, NOTIFY_DELAY_MS - request.offsetUs / 1000) + (request.strace ? 800 : 400),
+  settleMs: (request) => Math.ceil(Math.max(0, NOTIFY_DELAY_MS - request.offsetUs / 1000)) + (request.strace ? 800 : 400),
 
   async sweep(ctx: SweepContext) {
     const modes = ctx.options.strace === "both" ? [false, true] : [ctx.options.strace === "on"];

@@ -125,7 +125,8 @@ function probeEnd(variant: Variant, t: RaceTrial): End {
   if (t.exitCode === null) return { kind: "unknown", how: "no exit status" };
   // An init reports a child killed by signal N as exit 128+N; the probe itself, as PID 1, cannot be told apart.
   if (variant.init !== "none" && t.exitCode > 128) return { kind: "killed", signal: `signal ${t.exitCode - 128}`, how: `${variant.init}'s exit status ${t.exitCode}` };
-  if (variant.init === "none" && variant.runtime === "namespace") return { kind: "exited", code: t.exitCode, how: "PID 1's wait status" };
+  // Runtimes report death by signal N as 128+N, so a lower status can only be an exit.
+  if (variant.init === "none" && (variant.runtime === "namespace" || t.exitCode < 128)) return { kind: "exited", code: t.exitCode, how: "PID 1's exit status" };
   return { kind: "unknown", how: `exit status ${t.exitCode} is ambiguous without strace` };
 }
 

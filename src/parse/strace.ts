@@ -349,8 +349,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   };
 
   /**
-   * Completes a call from s[argsAt, end): its arguments, then `) = ret …`. Returns null,
-   * with `failure` set, if that text is not what strace prints.
+   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `args`,
+   * then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,
@@ -359,6 +359,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     syscall: string,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
+    args: string[],
   ): SyscallRecord | null => {
     let unfinished = false;
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
@@ -372,7 +373,6 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         unfinished = true;
       }
     }
-    const args: string[] = [];
     const close = splitItems(s, argsAt, end, C_RPAREN, args, false);
     if (close < 0) {
       failure = "unbalanced quotes or brackets in the arguments";
@@ -530,9 +530,18 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       return;
     }
     pending.delete(startKey);
-    const joined = start.head + s.slice(close + 9, to);
     const at2 = { pid: prefix.pid ?? start.pid, ts: start.ts, tsUs: start.tsUs };
-    const record = finishSyscall(joined, 0, joined.length, syscall, at2, true);
+    // strace breaks a call between two arguments, so the halves split on their own, which
+    // spares joining (and rescanning) strings; a structure left open falls back to joining.
+    const head = start.head;
+    const args: string[] = [];
+    let record: SyscallRecord | null;
+    if (splitItems(head, 0, head.length, C_RPAREN, args, true) === head.length) {
+      record = finishSyscall(s, close + 9, to, syscall, at2, true, args);
+    } else {
+      const joined = head + s.slice(close + 9, to);
+      record = finishSyscall(joined, 0, joined.length, syscall, at2, true, []);
+    }
     out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
 
@@ -588,7 +597,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
             return;
           }
         }
-        out.push(finishSyscall(s, j + 1, to, syscall, prefix, false) ?? unparsed(s.slice(from, to), failure));
+        out.push(finishSyscall(s, j + 1, to, syscall, prefix, false, []) ?? unparsed(s.slice(from, to), failure));
         return;
       }
       if (c === C_s && s.startsWith("strace: ", at)) {

@@ -173,7 +173,7 @@ class DockerContainer implements Container {
 
   /** Docker reports 128+N for a signal death and cannot tell it from exit(128+N). */
   async wait(timeoutMs: number): Promise<ExitStatus | null> {
-    const abortSignal = AbortSignal.timeout(timeoutMs);
+    const abortSignal = AbortSignal.timeout(Math.ceil(timeoutMs));
     try {
       const { StatusCode } = (await this.container.wait({ abortSignal })) as { StatusCode: number };
       return { code: StatusCode, signal: null };

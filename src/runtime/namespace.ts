@@ -4,7 +4,8 @@
 // sweep() recognises what a dead harness left behind.
 
 import { constants as osConstants } from "node:os";
-import { copyFile, chmod, link, mkdir, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, chmod, mkdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -85,16 +86,15 @@ export function createNamespaceRuntime(): Runtime {
   };
 }
 
-// Hard links cost nothing per trial; across filesystems (EXDEV) or where links are not
-// allowed (EPERM under fs.protected_hardlinks) the file is copied.
+// Copies, never hard links: the trial runs as root inside the chroot, and a write to a
+// linked /lib/…/libc.so.6 or zoneinfo file would change the host's own file. Reflinks make
+// the copy free where the filesystem has them; elsewhere it costs a few ms per trial.
 async function fillRoot(root: string, files: ResolvedFile[]): Promise<void> {
   for (const f of files) {
     const dest = join(root, f.path);
     await mkdir(dirname(dest), { recursive: true });
-    await link(f.realPath, dest).catch(async () => {
-      await copyFile(f.realPath, dest);
-      await chmod(dest, f.mode);
-    });
+    await copyFile(f.realPath, dest, constants.COPYFILE_FICLONE);
+    await chmod(dest, f.mode);
   }
 }
 
