@@ -1,5 +1,5 @@
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findPackageRoot } from "./probe/package-root.js";
 
-const pkg = createRequire(import.meta.url)("../../package.json") as { version: string };
-
-export const TOOL_VERSION: string = pkg.version;
+export const TOOL_VERSION: string = (JSON.parse(readFileSync(join(findPackageRoot(), "package.json"), "utf8")) as { version: string }).version;

@@ -56,7 +56,7 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   const prep = preps.length === 0
     ? `without strace it is unknown whether ${variant.init} installs a handler`
     : `strace shows ${variant.init} ${handlers.length ? `installing a SIGTERM handler ${formatUs(Math.min(...handlers))}` : "never installing a SIGTERM handler"}${blocked.length ? ` and blocking SIGTERM ${formatUs(Math.min(...blocked))} after exec` : ""}`;
-  const lostPart = lost.length ? `PID 1 (${variant.init}) dropped SIGTERM sent ${range(lost.map((t) => t.sentUs))} µs after exec, before it was ready (${lost.length} trials)` : `no trial was early enough to catch ${variant.init} unprepared`;
+  const lostPart = lost.length ? `PID 1 (${variant.init}) dropped SIGTERM sent ${range(lost.map((t) => t.sentUs))} µs after exec, before it was ready (${lost.length} trial${lost.length === 1 ? "" : "s"})` : `no trial was early enough to catch ${variant.init} unprepared`;
   const summary = `${lostPart}; later ones were forwarded to the probe; ${prep}`;
   if (preps.length > 0 && handlers.length === 0 && forwarded.length > 0) return { ...base, verdict: "refuted", summary, evidence };
   if (lost.length > 0 && (handlers.length > 0 || forwarded.length === 0)) return { ...base, verdict: "confirmed", summary, evidence };

@@ -361,16 +361,14 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     resumed: boolean,
     args: string[],
   ): SyscallRecord | null => {
-    let unfinished = false;
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
-    // inside the call, and strace closes the line for it (always with "= ?").
+    // inside the call before strace could print the rest, and strace closes the line for it.
     if (s.charCodeAt(end - 1) === C_QMARK) {
       const cut = s.indexOf(UNFINISHED, argsAt);
       if (cut >= 0 && cut < end) {
         s = s.slice(argsAt, cut) + s.slice(cut + UNFINISHED.length, end);
         argsAt = 0;
         end = s.length;
-        unfinished = true;
       }
     }
     const close = splitItems(s, argsAt, end, C_RPAREN, args, false);
@@ -454,7 +452,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       retNote: i < noteEnd ? s.slice(i, noteEnd) : null,
       durationUs,
       resumed,
-      unfinished,
+      // "= ?" without an errno: no return was ever seen, the task died inside the call
+      // (exit_group, or a thread blocked in futex when another one exited the process).
+      unfinished: errno === null && ret === "?",
     };
   };
 

@@ -1,14 +1,12 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { attachStrace, type StraceAttachment } from "../capture/strace.js";
 import { HarnessError } from "../errors.js";
-import { buildTimeline } from "../evidence/timeline.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import { parseProbeText, nsTextToUs } from "../parse/probe.js";
-import { parseStraceText } from "../parse/strace.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
+import { loadTrialEvidence, RAW_FILES } from "../bundle/raw.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { Scenario } from "./define.js";
 
@@ -51,6 +49,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const note = (ev: string, fields: Record<string, unknown>, tNs = nowNs()) =>
     appendFile(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
 
+  await note("trial", { id, variant, request });
   const init = variant.init as InitKind;
   const container = await ctx.runtime.create({
     runId: ctx.runId,
@@ -102,7 +101,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     await container.remove();
   }
 
-  return collectEvidence(ctx, variant, id, request, dir, nsTextToUs(driver.execNs!));
+  return loadTrialEvidence(ctx.bundle.dir, dir);
 }
 
 async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest): Promise<DriverReport> {
@@ -131,27 +130,6 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
   } catch {
     throw new HarnessError("TRIAL_FAILED", `the driver failed (${result.exitCode ?? result.signal}): ${result.stderr.trim() || "no output"}`);
   }
-}
-
-/** The raw captures of a trial, by record source, as the bundle names them. */
-const RAW_FILES = { strace: "strace.log", probe: "probe.jsonl", runtime: "runtime.jsonl" } as const;
-
-async function collectEvidence(ctx: TrialContext, variant: Variant, id: string, request: TrialRequest, dir: string, originUs: number): Promise<TrialEvidence> {
-  const raw: Record<string, string> = {};
-  const text: Partial<Record<keyof typeof RAW_FILES, string>> = {};
-  for (const [source, name] of Object.entries(RAW_FILES) as [keyof typeof RAW_FILES, string][]) {
-    const path = join(dir, name);
-    const content = await readFile(path, "utf8").catch(() => null);
-    if (content === null) continue;
-    text[source] = content;
-    raw[source] = ctx.bundle.relative(path);
-  }
-  const records = {
-    strace: text.strace === undefined ? [] : parseStraceText(text.strace),
-    probe: parseProbeText(text.probe ?? ""),
-    runtime: parseProbeText(text.runtime ?? ""),
-  };
-  return { id, variant, request, raw, originUs, records, timeline: buildTimeline(originUs, records) };
 }
 
 /** CLOCK_REALTIME now, as decimal ns with µs resolution (what Node can read). */

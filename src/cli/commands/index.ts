@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { register as registerDoctor } from "./doctor.js";
 import { register as registerList } from "./list.js";
+import { register as registerParse } from "./parse.js";
 import { register as registerRun } from "./run.js";
 
 // Each command module exports register(program); this file only lists them.
 export function registerCommands(program: Command): void {
   registerDoctor(program);
   registerList(program);
+  registerParse(program);
   registerRun(program);
 }
