@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The README's first command: set up a fresh machine, then run the sigterm-race scenario
-# on the embedded default runtime (PID + mount namespaces, no daemon needed).
+# The README's first command: set up a fresh machine (packages, npm ci, build, a Docker
+# engine for the docker runtime and the tests), then run the sigterm-race scenario on the
+# embedded default runtime (PID + mount namespaces, no daemon needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
-exec node bin/forensics.js run sigterm-race "$@"
+started=$(./scripts/dockerd.sh ensure) || echo "quickstart: no Docker engine (only --runtime docker and its tests need one)" >&2
+[ -z "${started:-}" ] || echo "quickstart: started dockerd (pid $started, log /tmp/forensics-dockerd.log); it keeps running for --runtime docker and npm test"
+node bin/forensics.js run sigterm-race "$@"

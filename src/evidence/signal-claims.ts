@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Claim } from "../scenario/define.js";
 import type { InitPreparation, RaceTrial } from "./race-window.js";
 import type { Finding, RecordRef, Variant, Verdict } from "./schemas.js";
@@ -54,7 +55,9 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   const blocked = preps.map((p) => p.blockedUs).filter((v): v is number => v !== null);
   const evidence = trials.filter((t) => t.phase === "before-handler" || t.outcome === "lost").flatMap(s1Refs);
   const prep = preps.length === 0
-    ? `without strace it is unknown whether ${variant.init} installs a handler`
+    ? trials.some((t) => t.strace)
+      ? `strace did not see ${variant.init} start (it was PID 1 before the gate was released), so whether it installs a handler is not in the capture`
+      : `without strace it is unknown whether ${variant.init} installs a handler`
     : `strace shows ${variant.init} ${handlers.length ? `installing a SIGTERM handler ${formatUs(Math.min(...handlers))}` : "never installing a SIGTERM handler"}${blocked.length ? ` and blocking SIGTERM ${formatUs(Math.min(...blocked))} after exec` : ""}`;
   const lostPart = lost.length ? `PID 1 (${variant.init}) dropped SIGTERM sent ${range(lost.map((t) => t.sentUs))} µs after exec, before it was ready (${lost.length} trial${lost.length === 1 ? "" : "s"})` : `no trial was early enough to catch ${variant.init} unprepared`;
   const summary = `${lostPart}; later ones were forwarded to the probe; ${prep}`;
@@ -124,7 +127,7 @@ function probeEnd(variant: Variant, t: RaceTrial): End {
   if (t.signal) return { kind: "killed", signal: t.signal, how: "PID 1's wait status" };
   if (t.exitCode === null) return { kind: "unknown", how: "no exit status" };
   // An init reports a child killed by signal N as exit 128+N; the probe itself, as PID 1, cannot be told apart.
-  if (variant.init !== "none" && t.exitCode > 128) return { kind: "killed", signal: `signal ${t.exitCode - 128}`, how: `${variant.init}'s exit status ${t.exitCode}` };
+  if (variant.init !== "none" && t.exitCode > 128) return { kind: "killed", signal: signalName(t.exitCode - 128), how: `${variant.init}'s exit status ${t.exitCode}` };
   // Runtimes report death by signal N as 128+N, so a lower status can only be an exit.
   if (variant.init === "none" && (variant.runtime === "namespace" || t.exitCode < 128)) return { kind: "exited", code: t.exitCode, how: "PID 1's exit status" };
   return { kind: "unknown", how: `exit status ${t.exitCode} is ambiguous without strace` };
@@ -166,5 +169,7 @@ export const median = (values: number[]): number => {
 
 export const formatUs = (us: number): string => (Math.abs(us) >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us} µs`);
 const range = (v: number[]) => (Math.min(...v) === Math.max(...v) ? `${v[0]}` : `${Math.min(...v)}–${Math.max(...v)}`);
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
+const signalName = (n: number): string => SIGNAL_NAMES.get(n) ?? `signal ${n}`;
 const unique = <T>(v: T[]): T[] => [...new Set(v)];
 const compact = (refs: (RecordRef | null)[]): RecordRef[] => refs.filter((r): r is RecordRef => r !== null);
