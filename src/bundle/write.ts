@@ -54,8 +54,19 @@ export class BundleWriter {
     return relative(this.dir, path);
   }
 
-  /** Writes evidence and findings (validated), then the manifest with every file's hash. */
-  async finish(result: { trials: TrialEvidence[]; findings: Finding[]; host?: HostFacts; reason?: string }): Promise<void> {
+  #finishing: Promise<void> | null = null;
+
+  /**
+   * Writes evidence and findings (validated), then the manifest with every file's hash.
+   * The first call wins: an interrupt's cleanup and the run's own error path may both
+   * finish the bundle, and two writers of one manifest could interleave.
+   */
+  finish(result: { trials: TrialEvidence[]; findings: Finding[]; host?: HostFacts; reason?: string }): Promise<void> {
+    this.#finishing ??= this.#finish(result);
+    return this.#finishing;
+  }
+
+  async #finish(result: { trials: TrialEvidence[]; findings: Finding[]; host?: HostFacts; reason?: string }): Promise<void> {
     await this.writeJson(EVIDENCE, EvidenceFile.parse({ schemaVersion: SCHEMA_VERSION, trials: result.trials }));
     await this.writeJson(FINDINGS, FindingsFile.parse({ schemaVersion: SCHEMA_VERSION, findings: result.findings }));
     await this.writeManifest(

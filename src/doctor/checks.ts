@@ -5,10 +5,11 @@
 import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import { resolveTool } from "../capture/tools.js";
-import { isHarnessError } from "../errors.js";
 import { hasInterpreter } from "../probe/elf.js";
 import { runCheck, type CheckOutcome, type CheckSpec } from "./check-spec.js";
-import { describeDockerHost, readDockerEngine } from "./docker-engine.js";
+import { describeDockerHost, readDockerEngine } from "../runtime/docker-engine.js";
+import { createRuntime } from "../runtime/index.js";
+import { isHarnessError } from "../errors.js";
 import { crossBuildCheck, goCheck, staticBuildCheck } from "./go-checks.js";
 import { judgeDoctor, type DoctorReport } from "./report.js";
 
@@ -90,21 +91,23 @@ const pidNamespaceCheck: CheckSpec = {
   id: "pid-namespace",
   title: "PID namespace",
   blocks: ["runtime:namespace"],
-  command: "unshare --pid --fork --mount-proc readlink /proc/self",
+  command: "nsrun -root / (the namespace runtime's own launcher)",
   timeoutMs: TOOL_TIMEOUT_MS,
-  async run(signal) {
-    const unshare = await findTool("unshare");
-    if (unshare === null) return { ok: false, detail: "not tested: unshare is missing", fix: "apt-get install -y util-linux" };
-    // readlink /proc/self names the reader's own PID as the new namespace's /proc sees it.
-    const r = await execa(unshare, ["--pid", "--fork", "--mount-proc", "readlink", "/proc/self"], { cancelSignal: signal, reject: false });
-    if (r.exitCode === 0 && r.stdout.trim() === "1") return { ok: true, detail: "a child became PID 1 of a new PID + mount namespace" };
-    return {
-      ok: false,
-      detail: `unshare --pid --fork --mount-proc failed: ${firstLine(r.stderr) || `exit ${r.exitCode}, pid ${r.stdout.trim()}`}`,
-      fix:
-        "run forensics as root (sudo), or in a container with CAP_SYS_ADMIN (docker run --privileged); the namespace runtime " +
-        "creates no user namespace, so enabling unprivileged user namespaces does not help: without root, use --runtime docker",
-    };
+  // The same check the namespace runtime makes before a run, so doctor cannot disagree with it.
+  async run() {
+    try {
+      await createRuntime("namespace").preflight();
+      return { ok: true, detail: "nsrun made a child PID 1 of new PID + mount namespaces" };
+    } catch (err) {
+      if (!isHarnessError(err)) throw err;
+      return {
+        ok: false,
+        detail: err.message,
+        fix:
+          "run forensics as root (sudo), or in a container with CAP_SYS_ADMIN (docker run --privileged); the namespace runtime " +
+          "creates no user namespace, so enabling unprivileged user namespaces does not help: without root, use --runtime docker",
+      };
+    }
   },
 };
 

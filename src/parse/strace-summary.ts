@@ -32,6 +32,9 @@ interface Group {
 // pin its chunk, so the strings it keeps are copied.
 const detach = (s: string): string => s.split("").join("");
 
+/** Code-unit order: the same on every machine, unlike localeCompare. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Collects failed calls (those with an errno, ERESTART* included: a signal hit them). */
 export function createFailureSummary(): FailureSummary {
   const groups = new Map<string, Group>();
@@ -39,7 +42,7 @@ export function createFailureSummary(): FailureSummary {
     add(record: StraceRecord): void {
       if (record.kind !== "syscall" || record.errno === null) return;
       const path = failurePath(record);
-      const key = `${record.syscall}\u0000${path ?? ""}\u0000${record.errno}`;
+      const key = `${record.syscall}\u0000${path ?? "\u0001"}\u0000${record.errno}`;
       let group = groups.get(key);
       if (group === undefined) {
         group = {
@@ -60,9 +63,9 @@ export function createFailureSummary(): FailureSummary {
         .sort(
           (a, b) =>
             b.count - a.count ||
-            a.syscall.localeCompare(b.syscall) ||
-            (a.path ?? "").localeCompare(b.path ?? "") ||
-            a.errno.localeCompare(b.errno),
+            compare(a.syscall, b.syscall) ||
+            compare(a.path ?? "", b.path ?? "") ||
+            compare(a.errno, b.errno),
         );
     },
   };

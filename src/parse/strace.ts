@@ -40,6 +40,7 @@ interface Pending {
 
 const UNFINISHED = " <unfinished ...>";
 const DETACHED = " <detached ...>";
+const UNAVAILABLE = "<unavailable>";
 // A tracer note printed while a trace line was half written lands mid-line:
 //   `…CLONE_SETTLSstrace: Process 6346 attached` + next line `, tls=…) = 6346`.
 // strace writes both to stderr, so this happens whenever no -o file is used.
@@ -78,6 +79,7 @@ const C_CARET = 94;
 const C_UNDERSCORE = 95;
 const C_a = 97;
 const C_d = 100;
+const C_e = 101;
 const C_s = 115;
 const C_z = 122;
 const C_LBRACE = 123;
@@ -196,7 +198,8 @@ interface TimeScan {
 
 /**
  * Reads `SSSS.ffffff` (-ttt, -r, -T) or `HH:MM:SS[.ffffff]` (-t, -tt) at `i`. The µs come from
- * the digits, never from float multiplication (1795647053.609002 * 1e6 is off by one µs).
+ * the digits, never through a float: an epoch stamp held in seconds as a double keeps only
+ * about 0.2 µs of precision, too close to the µs it must be exact to.
  * Any non-digit ends a number, so the newline after a line bounds it.
  */
 function readTime(s: string, i: number, out: TimeScan): void {
@@ -362,8 +365,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     args: string[],
   ): SyscallRecord | null => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
-    // inside the call before strace could print the rest, and strace closes the line for it.
-    if (s.charCodeAt(end - 1) === C_QMARK) {
+    // inside the call before strace could print the rest, and strace closes the line for it
+    // (with -T, "= ? <unavailable>").
+    const last = s.charCodeAt(end - 1);
+    if (last === C_QMARK || (last === C_GT && s.charCodeAt(end - 2) === C_e && s.endsWith(UNAVAILABLE, end))) {
       const cut = s.indexOf(UNFINISHED, argsAt);
       if (cut >= 0 && cut < end) {
         s = s.slice(argsAt, cut) + s.slice(cut + UNFINISHED.length, end);
@@ -411,8 +416,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       const lt = s.lastIndexOf("<", noteEnd - 1);
       if (lt >= i) {
         readTime(s, lt + 1, time);
-        if (time.end === noteEnd - 1) {
-          durationUs = time.us;
+        // -T prints "<unavailable>" for a call the task died in.
+        const unavailable = time.end < 0 && s.startsWith(UNAVAILABLE, lt) && lt + UNAVAILABLE.length === noteEnd;
+        if (time.end === noteEnd - 1 || unavailable) {
+          if (!unavailable) durationUs = time.us;
           noteEnd = lt;
           while (noteEnd > i && s.charCodeAt(noteEnd - 1) === C_SPACE) noteEnd--;
         }
@@ -489,22 +496,24 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const parseExit = (line: string, at: number, out: StraceRecord[]): void => {
     const base = { pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs };
     const inner = line.endsWith(" +++") ? line.slice(at + 4, line.length - 4) : "";
-    let record: StraceRecord = unparsed(line, 'unknown "+++ … +++" line');
-    let m: RegExpExecArray | null;
-    if ((m = EXITED.exec(inner)) !== null) {
-      record = { kind: "exit", ...base, exitCode: Number(m[1]) };
-    } else if ((m = KILLED.exec(inner)) !== null) {
-      record = { kind: "killed", ...base, signal: m[1]!, coreDumped: m[2] !== undefined };
-    } else if (inner.startsWith("superseded by execve")) {
-      record = { kind: "tracer", ...base, text: inner };
+    const exited = EXITED.exec(inner);
+    const killed = exited === null ? KILLED.exec(inner) : null;
+    if (exited === null && killed === null) {
+      const superseded = inner.startsWith("superseded by execve");
+      out.push(superseded ? { kind: "tracer", ...base, text: inner } : unparsed(line, 'unknown "+++ … +++" line'));
+      return;
     }
     // A thread that dies inside a call never resumes it.
     const open = pending.get(prefix.pid ?? -1);
-    if (open !== undefined && (record.kind === "exit" || record.kind === "killed")) {
+    if (open !== undefined) {
       pending.delete(prefix.pid ?? -1);
       out.push(unfinishedRecord(open));
     }
-    out.push(record);
+    out.push(
+      exited !== null
+        ? { kind: "exit", ...base, exitCode: Number(exited[1]) }
+        : { kind: "killed", ...base, signal: killed![1]!, coreDumped: killed![2] !== undefined },
+    );
   };
 
   /** `<... read resumed>…) = 3`: joined with its pending first half. */

@@ -5,6 +5,14 @@ type Cleanup = () => Promise<void> | void;
 
 const pending = new Map<number, Cleanup>();
 let nextId = 0;
+let shuttingDown = false;
+
+/** Marks the process as stopping (Ctrl-C, SIGTERM): long work checks this and gives up at its next step. */
+export function beginShutdown(): void {
+  shuttingDown = true;
+}
+
+export const isShuttingDown = (): boolean => shuttingDown;
 
 /** Registers an undo; call the returned function once the thing is gone by other means. */
 export function onCleanup(fn: Cleanup): () => void {

@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
 import { resolveTool } from "../capture/tools.js";
 import { BundleWriter } from "../bundle/write.js";
 import { HarnessError, isHarnessError } from "../errors.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { isShuttingDown, onCleanup } from "../runtime/cleanup.js";
 import { createRuntime } from "../runtime/index.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
@@ -62,7 +63,14 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const bundle = await BundleWriter.create(options.outDir, scenario.name, params, variants);
   const trials: TrialEvidence[] = [];
   const host = () => collectHostFacts({ "go (probe)": probe.goVersion });
-  const forgetBundle = onCleanup(async () => bundle.finish({ trials, findings: [], host: await host(), reason: "interrupted (SIGINT/SIGTERM)" }));
+  let flowSettled = () => {};
+  const flowDone = new Promise<void>((resolve) => (flowSettled = resolve));
+  const forgetBundle = onCleanup(async () => {
+    // The running trial still writes into the bundle until it notices the shutdown; hashing
+    // before that would list files that then change. Its error path finishes the bundle.
+    await Promise.race([flowDone, sleep(SETTLE_MS)]);
+    await bundle.finish({ trials, findings: [], host: await host(), reason: INTERRUPTED });
+  });
 
   const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { gate: gate.path, driver: driver.path, probe: probe.path }, scenario };
   try {
@@ -72,9 +80,12 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         variant,
         options: options.sweep,
         runTrial: async (request) => {
+          if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);
           n += 1;
           progress({ kind: "trial-start", n, variant, request });
           const trial = await runTrial(ctx, variant, `t${String(n).padStart(3, "0")}`, request);
+          // A trial whose container the shutdown killed recorded the harness, not the program.
+          if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);
           trials.push(trial);
           progress({ kind: "trial-done", n, variant, trial });
           return trial;
@@ -87,10 +98,17 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     return { bundle: bundle.dir, variants, trials, findings };
   } catch (err) {
     forgetBundle();
-    const reason = isHarnessError(err) ? err.message : `internal error: ${String(err)}`;
+    // Once stopping, whatever failed did so because the shutdown pulled things away.
+    const reason = isShuttingDown() ? INTERRUPTED : isHarnessError(err) ? err.message : `internal error: ${String(err)}`;
     await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
     throw err;
+  } finally {
+    flowSettled();
   }
 }
+
+const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
+/** How long an interrupt waits for the running trial to stop before finishing the bundle anyway. */
+const SETTLE_MS = 5_000;
 
 const sameVariant = (a: Variant, b: Variant) => a.runtime === b.runtime && a.init === b.init && a.go === b.go;

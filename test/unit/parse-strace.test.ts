@@ -140,6 +140,24 @@ describe("strace parser on shapes taken from the fixtures", () => {
     expect(futex).toMatchObject({ ret: "?", errnoText: "To be restarted if SA_RESTART is set" });
   });
 
+  it("reads a -T call the task died in: no duration, no note", () => {
+    // Copied from a capture: another thread's exit_group ended this futex wait.
+    const [record] = parseStraceText(
+      [
+        "[pid 11019] 1795648135.460682 futex(0x1a63b4380160, FUTEX_WAIT_PRIVATE, 0, NULL <unfinished ...>",
+        "[pid 11019] 1795648135.460929 <... futex resumed>) = ? <unavailable>",
+      ].join("\n"),
+    );
+    expect(record).toMatchObject({ ret: "?", retNote: null, durationUs: null, resumed: true, unfinished: true, tsUs: 1795648135460682 });
+    const [cut] = parseStraceText(
+      [
+        "[pid 7] 1795648135.460682 nanosleep({tv_sec=0, tv_nsec=20000},  <unfinished ...>",
+        "[pid 7] 1795648135.460929 <... nanosleep resumed> <unfinished ...>) = ? <unavailable>",
+      ].join("\n"),
+    );
+    expect(cut).toMatchObject({ args: ["{tv_sec=0, tv_nsec=20000}"], ret: "?", retNote: null, unfinished: true });
+  });
+
   it("keeps strings, comments and -y/-yy decorations whole", () => {
     const tricky = syscalls(parseFixture("tricky.log"));
     const writes = tricky.filter((r) => r.syscall === "write");

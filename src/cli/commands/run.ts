@@ -34,7 +34,7 @@ export function register(program: Command): void {
 Examples:
   forensics run sigterm-race                       # namespace runtime, inits none,tini,dumb-init
   forensics run sigterm-race --runtime docker --init none,docker-init
-  forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --strace off
+  forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --strace off --out /tmp/traces
   forensics run sigterm-race --go 1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .verdict]'`,
     )
     .action(async (name: string, flags: RunFlags) => {
@@ -64,14 +64,17 @@ function parseInits(value: string): InitKind[] {
   return [...new Set(inits)] as InitKind[];
 }
 
+// Digits only: Number() would take "", "0x10" and "1e3" as numbers.
+const WHOLE = /^\d+$/;
+
 function parsePositiveInt(value: string): number {
-  const n = Number(value);
+  const n = WHOLE.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`expected a whole number from 1 to 1000, got "${value}"`);
   return n;
 }
 
 function parseOffsets(value: string): number[] {
-  const offsets = value.split(",").map((s) => Number(s.trim()));
+  const offsets = value.split(",").map((s) => (WHOLE.test(s.trim()) ? Number(s) : NaN));
   if (offsets.length === 0 || offsets.some((n) => !Number.isInteger(n) || n < 0 || n > 60_000_000)) {
     throw new InvalidArgumentError(`expected comma-separated whole µs from 0 to 60000000, got "${value}"`);
   }

@@ -1,6 +1,5 @@
-// The one place doctor talks to Docker. It belongs with src/runtime/docker.ts (the only
-// module meant to import dockerode) once that exposes an engine probe; it is kept alone
-// here so moving it is one import.
+// What doctor reports about the engine. It lives in runtime/, the only layer that may
+// talk to Docker, beside docker.ts whose preflight only pings.
 
 import Docker from "dockerode";
 

@@ -1,0 +1,106 @@
+// A trial whose program cannot start: runTrial with a real runtime, the real gate and
+// driver, and a bogus probe (or gate). No CLI flag reaches this, so it is tested here. The
+// trial must fail as a harness fault (TRIAL_FAILED) with one line carrying the exec error,
+// and leave nothing running. A missing runtime skips on a laptop and fails under CI=true.
+
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import sigtermRace from "../../scenarios/sigterm-race.js";
+import { BundleWriter } from "../../src/bundle/write.js";
+import { HarnessError, isHarnessError } from "../../src/errors.js";
+import type { Variant } from "../../src/evidence/schemas.js";
+import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
+import { runCleanups } from "../../src/runtime/cleanup.js";
+import { LABELS } from "../../src/runtime/docker.js";
+import { createRuntime } from "../../src/runtime/index.js";
+import { processesWithEnv } from "../../src/runtime/procfs.js";
+import { forensicsTmp } from "../../src/runtime/run-dir.js";
+import type { RuntimeKind } from "../../src/runtime/runtime.js";
+import { runTrial, type TrialContext } from "../../src/scenario/trial.js";
+
+const CI = process.env.CI === "true";
+
+describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec its program (%s runtime)", async (kind) => {
+  const runtime = createRuntime(kind);
+  const unavailable = CI ? null : await runtime.preflight().then(() => null, (err: unknown) => (isHarnessError(err) ? err.message : String(err)));
+  let scratch: string;
+  let gate: BuiltProbe;
+  let driver: BuiltProbe;
+  /** A text file: execve says ENOEXEC ("exec format error") with +x, EACCES without. */
+  let notElf: string;
+  let notExecutable: string;
+  const runIds: string[] = [];
+
+  const failTrial = async (binaries: { gate: string; probe: string }, strace: boolean): Promise<HarnessError> => {
+    const variant: Variant = { runtime: kind, init: "none", go: gate.goVersion };
+    const bundle = await BundleWriter.create(join(scratch, "out"), "trial-faults", {}, [variant]);
+    runIds.push(bundle.runId);
+    const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { ...binaries, driver: driver.path }, scenario: sigtermRace };
+    const started = Date.now();
+    const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, strace, intent: "test" }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(err).toBeInstanceOf(HarnessError);
+    const fault = err as HarnessError;
+    expect(fault.code, fault.message).toBe("TRIAL_FAILED");
+    expect(fault.message).not.toMatch(/\n/);
+    await expectNothingLeft(bundle.runId);
+    return fault;
+  };
+
+  /** No process, container, tracer or trial dir of the run survives the failed trial. */
+  const expectNothingLeft = async (runId: string) => {
+    const left: string[] = [];
+    for (const p of await processesWithEnv("FORENSICS_RUN")) if (p.value === runId) left.push(`process ${p.pid}`);
+    for (const p of await processesWithEnv("FORENSICS_OWNER")) if (p.value === String(process.pid)) left.push(`process ${p.pid} (ours)`);
+    if (kind === "docker") {
+      for (const c of await new Docker().listContainers({ all: true, filters: { label: [`${LABELS.run}=${runId}`] } })) left.push(`container ${c.Id.slice(0, 12)}`);
+    }
+    for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
+      if (argv.some((a) => a.includes(runId))) left.push(`process ${pid}: ${argv.join(" ")}`);
+    }
+    // The run dir itself (with its owner file) goes when this process exits; trial dirs go with their trial.
+    for (const name of await readdir(join(forensicsTmp(), runId)).catch((): string[] => [])) if (name !== "owner") left.push(`trial dir ${name}`);
+    expect(left).toEqual([]);
+  };
+
+  describe.skipIf(unavailable !== null)(unavailable ?? "available", () => {
+    beforeAll(async () => {
+      scratch = await mkdtemp(join(tmpdir(), "forensics-trial-faults-"));
+      [gate, driver] = await Promise.all([buildProbe("gate"), buildProbe("driver")]);
+      notElf = join(scratch, "not-elf");
+      await writeFile(notElf, "this is not a program\n");
+      await chmod(notElf, 0o755);
+      notExecutable = join(scratch, "not-executable");
+      await writeFile(notExecutable, "this is not a program\n");
+      await chmod(notExecutable, 0o644);
+    });
+
+    afterAll(async () => {
+      await runCleanups();
+      for (const id of runIds) await rm(join(forensicsTmp(), id), { recursive: true, force: true });
+      if (scratch) await rm(scratch, { recursive: true, force: true });
+    });
+
+    it("a probe that is not an executable format: the gate's exec error, strace attached", async () => {
+      const fault = await failTrial({ gate: gate.path, probe: notElf }, true);
+      expect(fault.message).toMatch(/^trial t001: gate: exec \/probe: exec format error/);
+    });
+
+    it("a probe without exec permission: the gate's exec error, no strace", async () => {
+      const fault = await failTrial({ gate: gate.path, probe: notExecutable }, false);
+      expect(fault.message).toMatch(/^trial t001: gate: exec \/probe: permission denied/);
+    });
+
+    it("a gate that cannot run: the container dies before the gate could be released", async () => {
+      const fault = await failTrial({ gate: notElf, probe: gate.path }, true);
+      expect(fault.message).toMatch(/exec format error/);
+    });
+  });
+});

@@ -1,0 +1,34 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseStraceText } from "../../src/parse/strace.js";
+
+// Every strace log the harness itself captured in the recorded sigterm-race runs
+// (strace -f -ttt -T -y -s 256 -o …, attached to the gate through node-pty) must parse
+// completely: each line a record, no `unparsed`, every <unfinished …> resumed or explained.
+const RUNS = join(import.meta.dirname, "../fixtures/sigterm-race");
+
+const logs = readdirSync(RUNS, { recursive: true, encoding: "utf8" })
+  .filter((p) => p.endsWith("strace.log"))
+  .sort();
+
+describe("strace logs captured by the harness", () => {
+  it("are there to test", () => {
+    expect(logs.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each(logs)("%s parses without unparsed lines", (log) => {
+    const text = readFileSync(join(RUNS, log), "utf8");
+    const records = parseStraceText(text);
+    expect(records.filter((r) => r.kind === "unparsed")).toEqual([]);
+    const lines = text.split("\n").filter((l) => l.trim() !== "");
+    const resumptions = lines.filter((l) => /<\.\.\. \w+ resumed>/.test(l)).length;
+    // A call split over an <unfinished ...> line and its <... resumed> line becomes one
+    // record; a call whose process died inside it stays one record, marked unfinished.
+    expect(records.length).toBe(lines.length - resumptions);
+    for (const r of records) {
+      expect(r.pid, "strace -f -o prefixes every line with the pid").not.toBeNull();
+      expect(r.tsUs, "-ttt stamps every line").not.toBeNull();
+    }
+  });
+});
