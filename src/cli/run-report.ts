@@ -40,7 +40,7 @@ export function runJson(scenario: Scenario, bundle: string, trials: TrialEvidenc
   return {
     bundle,
     scenario: scenario.name,
-    findings: findings.map((f) => ({ claim: f.claim, variant: f.variant, verdict: f.verdict, summary: f.summary, statement: f.statement, evidence: f.evidence })),
+    findings: findings.map((f) => ({ claim: f.claim, variant: f.variant, verdict: f.verdict, summary: f.summary, statement: f.statement, measurements: f.measurements, evidence: f.evidence })),
     trials: trials.map((t) => {
       const s = scenario.summariseTrial(t);
       return { id: t.id, variant: t.variant, strace: t.request.strace, intent: t.request.intent, requestedOffsetUs: t.request.offsetUs, offsetUs: s.offsetUs, outcome: s.outcome, exitCode: s.exitCode, signal: s.signal, ...s.details };

@@ -71,5 +71,7 @@ export const Finding = z.object({
   verdict: Verdict,
   summary: z.string(),
   evidence: z.array(RecordRef),
+  /** Numbers the verdict rests on, named with their unit (e.g. handlerUsWithStrace). */
+  measurements: z.record(z.string(), z.number().nullable()).optional(),
 });
 export type Finding = z.infer<typeof Finding>;

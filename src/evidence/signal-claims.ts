@@ -88,7 +88,19 @@ function judgeS2(variant: Variant, trials: RaceTrial[]): Finding {
       : verdict === "refuted"
         ? "no trial lost the signal"
         : "not every phase was hit";
-  return { ...base, verdict, summary: `${lead}; ${parts.join("; ")}`, evidence };
+  return { ...base, verdict, summary: `${lead}; ${parts.join("; ")}`, evidence, measurements: phaseBoundaries(trials) };
+}
+
+/** Median instants (µs after exec) of Go's handler and of Notify, per strace on/off. */
+function phaseBoundaries(trials: RaceTrial[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const strace of [false, true]) {
+    for (const field of ["handlerUs", "notifyUs"] as const) {
+      const values = trials.filter((t) => t.strace === strace).map((t) => t[field]).filter((v): v is number => v !== null);
+      out[`${field}${strace ? "WithStrace" : "WithoutStrace"}`] = values.length ? median(values) : null;
+    }
+  }
+  return out;
 }
 
 function judgeS7(variant: Variant, trials: RaceTrial[]): Finding {

@@ -76,3 +76,29 @@ describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runt
     expect(await findLeftovers(basename(result.bundle), { docker: runtime === "docker" })).toEqual([]);
   });
 });
+
+describe("sigterm-race with another Go toolchain (--go)", () => {
+  it("builds the probe with GOTOOLCHAIN and records what that runtime did", async () => {
+    const out = await mkdtemp(join(tmpdir(), "forensics-it-go-"));
+    try {
+      const result = await runScenario({
+        scenario: sigtermRace,
+        runtime: "namespace",
+        inits: ["none"],
+        go: "1.27.3",
+        sweep: { offsetsUs: [], trials: 1, strace: "on" },
+        outDir: out,
+      });
+      expect(result.variants).toEqual([{ runtime: "namespace", init: "none", go: "go1.27.3" }]);
+      // The probe reports runtime.Version() itself: proof the toolchain really changed.
+      const started = result.trials.flatMap((t) => t.records.probe.filter((r) => r.kind === "probe" && r.ev === "start"));
+      expect(started.length).toBeGreaterThan(0);
+      for (const r of started) expect(r.kind === "probe" && r.fields.go).toBe("go1.27.3");
+      const s7 = result.findings.find((f) => f.claim === "S7")!;
+      expect(s7.variant.go).toBe("go1.27.3");
+      expect(s7.verdict).not.toBe("inconclusive");
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
