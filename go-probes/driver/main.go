@@ -98,21 +98,19 @@ func main() {
 	if *offsetUs >= 0 {
 		target := res.ExecNs + *offsetUs*1000
 		watched := *probePid
-		// A /proc read costs tens of µs; never start one that could push the send late.
-		var slowestSample int64
+		// Until the handler is seen, sample back to back and send right after a sample: the
+		// send may come one /proc read (tens of µs) late, but the probe's state at the send
+		// is then known to within a syscall, which is what classifies the trial's phase.
+		// The loop samples before it looks at the clock, so even an offset of 0 is sent with
+		// a fresh sample: our wake-up after the exec can lag the probe's own start.
 		for {
-			now := time.Now().UnixNano()
-			if now >= target {
-				break
-			}
-			if res.HandlerSeenNs == 0 && now+2*slowestSample < target {
+			if res.HandlerSeenNs == 0 {
 				if watched == 0 && *probeChildOf > 0 {
 					watched = firstChild(*probeChildOf)
 				}
 				if watched > 0 {
 					caught, ok := catchesSignal(watched, *sig, *probeName)
 					at := time.Now().UnixNano()
-					slowestSample = max(slowestSample, at-now)
 					if ok {
 						res.Samples++
 						res.LastSampleNs = at
@@ -121,7 +119,12 @@ func main() {
 						}
 					}
 				}
-			} else if rest := time.Duration(target - now); res.HandlerSeenNs != 0 && rest > 3*time.Millisecond {
+			}
+			now := time.Now().UnixNano()
+			if now >= target {
+				break
+			}
+			if rest := time.Duration(target - now); res.HandlerSeenNs != 0 && rest > 3*time.Millisecond {
 				// The handler is in; nothing left to sample, so stop burning a core.
 				time.Sleep(rest - 2*time.Millisecond)
 			}

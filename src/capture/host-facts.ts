@@ -1,6 +1,7 @@
 import { release } from "node:os";
 import { execa } from "execa";
 import type { HostFacts } from "../bundle/manifest.js";
+import { readDockerEngine } from "../runtime/docker-engine.js";
 
 // Versions that decide how a trial behaves, recorded in every bundle's manifest. A tool
 // that is missing is recorded as null, not as an error: replay must still work.
@@ -12,6 +13,8 @@ const VERSION_COMMANDS: Record<string, string[]> = {
   "dumb-init": ["dumb-init", "--version"],
 };
 
+const DOCKER_TIMEOUT_MS = 2_000;
+
 export async function collectHostFacts(extra: Record<string, string | null> = {}): Promise<HostFacts> {
   const tools: Record<string, string | null> = {};
   await Promise.all(
@@ -19,6 +22,10 @@ export async function collectHostFacts(extra: Record<string, string | null> = {}
       const r = await execa(cmd!, args, { reject: false, timeout: 5_000, all: true });
       tools[name] = r.exitCode === 0 ? (r.all ?? "").split("\n")[0]!.trim() : null;
     }),
+  );
+  tools.docker = await readDockerEngine(DOCKER_TIMEOUT_MS).then(
+    (e) => `Docker Engine ${e.version} (API ${e.apiVersion})`,
+    () => null,
   );
   return { kernel: release(), node: process.version, tools: { ...tools, ...extra } };
 }

@@ -4,6 +4,7 @@ import { execa } from "execa";
 import { attachStrace, type StraceAttachment } from "../capture/strace.js";
 import { HarnessError } from "../errors.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import { onCleanup } from "../runtime/cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import { loadTrialEvidence, RAW_FILES } from "../bundle/raw.js";
@@ -113,7 +114,7 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
     : init === "tini" || init === "dumb-init"
       ? ["-probe-child-of", String(container.pid()), "-probe-name", PROBE_NAME]
       : ["-probe-pid", String(gatePid), "-probe-name", PROBE_NAME];
-  const result = await execa(
+  const child = execa(
     ctx.binaries.driver,
     [
       "-fifo", container.gateFifoHostPath(),
@@ -124,6 +125,12 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
     ],
     { reject: false, timeout: 30_000 },
   );
+  // On Ctrl-C the container goes first; a driver still blocked opening its FIFO would
+  // otherwise wait out its own open timeout.
+  const forget = onCleanup(() => {
+    child.kill("SIGKILL");
+  });
+  const result = await child.finally(forget);
   const line = result.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line) as DriverReport;
