@@ -14,18 +14,9 @@ import (
 	"os"
 	"runtime"
 	"syscall"
-	"unsafe"
+
+	"forensics/probes/internal/sigstate"
 )
-
-// kernelSigaction is struct sigaction as the amd64/arm64 rt_sigaction syscall takes it.
-type kernelSigaction struct {
-	handler  uintptr
-	flags    uint64
-	restorer uintptr
-	mask     uint64
-}
-
-const sigDFL = 0
 
 func main() {
 	if len(os.Args) < 4 || os.Args[2] != "--" {
@@ -55,13 +46,10 @@ func main() {
 // execve resets caught signals to SIG_DFL but keeps ignored ones ignored and keeps the
 // blocked mask, and either would change what the traced program sees.
 func resetSignals() {
-	dfl := kernelSigaction{handler: sigDFL}
-	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig == uintptr(syscall.SIGKILL) || sig == uintptr(syscall.SIGSTOP) {
-			continue
+	for sig := 1; sig <= 64; sig++ {
+		if sig != int(syscall.SIGKILL) && sig != int(syscall.SIGSTOP) {
+			sigstate.SetDisposition(sig, sigstate.Default)
 		}
-		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 	}
-	var empty uint64
-	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2 /* SIG_SETMASK */, uintptr(unsafe.Pointer(&empty)), 0, 8, 0, 0)
+	sigstate.SetMask(0)
 }

@@ -12,20 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"unsafe"
-)
 
-// kernelSigaction is struct sigaction as the amd64/arm64 rt_sigaction syscall takes it.
-type kernelSigaction struct {
-	handler  uintptr
-	flags    uint64
-	restorer uintptr
-	mask     uint64
-}
-
-const (
-	sigIGN   = 1
-	sigBLOCK = 0
+	"forensics/probes/internal/sigstate"
 )
 
 func main() {
@@ -41,26 +29,26 @@ func main() {
 	// The blocked mask is per thread; exec must happen on the thread that set it.
 	runtime.LockOSThread()
 
-	ign := kernelSigaction{handler: sigIGN}
 	for _, sig := range parseSignals(*ignore) {
-		if _, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0); errno != 0 {
-			fail("rt_sigaction", errno)
+		if err := sigstate.SetDisposition(sig, sigstate.Ignore); err != nil {
+			fail("rt_sigaction", err)
 		}
 	}
 	var mask uint64
 	for _, sig := range parseSignals(*block) {
-		mask |= 1 << (sig - 1)
+		mask |= 1 << uint(sig-1)
 	}
-	if _, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBLOCK, uintptr(unsafe.Pointer(&mask)), 0, 8, 0, 0); errno != 0 {
-		fail("rt_sigprocmask", errno)
+	// Exactly these blocked, as a supervisor that masks signals around its fork+exec leaves them.
+	if err := sigstate.SetMask(mask); err != nil {
+		fail("rt_sigprocmask", err)
 	}
 
 	err := syscall.Exec(argv[0], argv, os.Environ())
 	fail("exec "+argv[0], err)
 }
 
-func parseSignals(list string) []uintptr {
-	var sigs []uintptr
+func parseSignals(list string) []int {
+	var sigs []int
 	for _, s := range strings.Split(list, ",") {
 		if s == "" {
 			continue
@@ -70,7 +58,7 @@ func parseSignals(list string) []uintptr {
 			os.Stderr.WriteString("sigdirty: bad signal number " + s + "\n")
 			os.Exit(125)
 		}
-		sigs = append(sigs, uintptr(n))
+		sigs = append(sigs, n)
 	}
 	return sigs
 }
