@@ -68,20 +68,19 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   });
 
   let strace: StraceAttachment | null = null;
-  let driver: DriverReport;
   try {
     await container.start();
     const gatePid = await container.gatePid();
     await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
     if (request.strace) strace = await attachStrace(gatePid, join(dir, RAW_FILES.strace));
 
-    driver = await runDriver(ctx, container, gatePid, init, request);
+    const driver = await runDriver(ctx, container, gatePid, init, request);
     await note("driver", { ...driver, offsetUs: request.offsetUs }, driver.execNs);
     if (driver.error) {
       const { stderr } = await container.logs();
       throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
     }
-    if (driver.killError) await note("send-failed", { error: driver.killError });
+    if (driver.killError) throw new HarnessError("TRIAL_FAILED", `trial ${id}: the driver could not send the signal (${driver.killError}): PID 1 was gone before the offset`);
 
     const settleMs = ctx.scenario.settleMs(request);
     let status = await container.wait(settleMs);
