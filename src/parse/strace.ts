@@ -185,12 +185,12 @@ function splitItems(
 ): number {
   let depth = 0;
   let from = i;
-  while (i < end) {
+  for (;;) {
+    // A plain run may overshoot `end` (whatever follows it is scanned as code, never read as
+    // an item); the 0 or newline after the text stops it in any case.
+    while (PLAIN_ITEM_CHAR[b[i]!] === 1) i++;
+    if (i >= end) break;
     const c = b[i]!;
-    if (PLAIN_ITEM_CHAR[c] === 1) {
-      i++;
-      continue;
-    }
     if (c === C_QUOTE) {
       i = skipString(s, b, i + 1, end);
       if (i < 0) return -1;
@@ -449,9 +449,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     // (with -T, "= ? <unavailable>").
     const last = b[end - 1];
     if (last === C_QMARK || (last === C_GT && b[end - 2] === C_e && s.endsWith(UNAVAILABLE, end))) {
-      const cut = s.indexOf(UNFINISHED, argsAt);
-      if (cut >= 0 && cut < end) {
-        s = s.slice(argsAt, cut) + s.slice(cut + UNFINISHED.length, end);
+      // Searched in a slice: a search of s would run on through the rest of the piece.
+      const rest = s.slice(argsAt, end);
+      const cut = rest.indexOf(UNFINISHED);
+      if (cut >= 0) {
+        s = rest.slice(0, cut) + rest.slice(cut + UNFINISHED.length);
         b = codesOf(s);
         argsAt = 0;
         end = s.length;
