@@ -98,6 +98,10 @@ func main() {
 	if *offsetUs >= 0 {
 		target := res.ExecNs + *offsetUs*1000
 		watched := *probePid
+		var status *statusFile
+		if watched > 0 {
+			status = openStatus(watched)
+		}
 		// Until the handler is seen, sample back to back and send right after a sample: the
 		// send may come one /proc read (tens of µs) late, but the probe's state at the send
 		// is then known to within a syscall, which is what classifies the trial's phase.
@@ -106,10 +110,12 @@ func main() {
 		for {
 			if res.HandlerSeenNs == 0 {
 				if watched == 0 && *probeChildOf > 0 {
-					watched = firstChild(*probeChildOf)
+					if watched = firstChild(*probeChildOf); watched > 0 {
+						status = openStatus(watched)
+					}
 				}
-				if watched > 0 {
-					caught, ok := catchesSignal(watched, *sig, *probeName)
+				if status != nil {
+					caught, ok := status.catches(*sig, *probeName)
 					at := time.Now().UnixNano()
 					if ok {
 						res.Samples++
@@ -140,15 +146,32 @@ func main() {
 	print(res)
 }
 
-// catchesSignal reports whether pid has a handler for sig (its SigCgt bit); ok is false
-// when the status could not be read (the process is gone or not yet there) or the
-// process does not run the named program yet (dumb-init's forked child, before its exec,
-// still has dumb-init's do-nothing handler for every signal).
-func catchesSignal(pid, sig int, name string) (caught, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+// statusFile is /proc/PID/status kept open: one pread per sample instead of
+// open+read+close, so a sample costs a few µs and the send right after it is on time. The
+// open file follows the PID across its execve, which is when it becomes the probe.
+type statusFile struct {
+	fd  int
+	buf []byte
+}
+
+func openStatus(pid int) *statusFile {
+	fd, err := syscall.Open("/proc/"+strconv.Itoa(pid)+"/status", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
+		return nil
+	}
+	return &statusFile{fd: fd, buf: make([]byte, 4096)}
+}
+
+// catches reports whether the process has a handler for sig (its SigCgt bit); ok is false
+// when the status could not be read (the process is gone) or the process does not run the
+// named program yet (dumb-init's forked child, before its exec, still has dumb-init's
+// do-nothing handler for every signal).
+func (f *statusFile) catches(sig int, name string) (caught, ok bool) {
+	n, err := syscall.Pread(f.fd, f.buf, 0)
+	if err != nil || n <= 0 {
 		return false, false
 	}
+	data := f.buf[:n]
 	if name != "" && !bytes.HasPrefix(data, []byte("Name:\t"+name+"\n")) {
 		return false, false
 	}
