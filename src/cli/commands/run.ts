@@ -31,6 +31,13 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       `
+sigterm-race reports for every trial:
+  phase    where the send landed: before-handler (Go's runtime has no SIGTERM handler yet),
+           before-notify (handler in, signal.Notify not called yet), after-notify
+  outcome  lost (still running; the harness SIGKILLs it), runtime-default (ended without
+           handling it: exit status or killed-by as observed), handled (its own Notify path ran)
+  and a verdict per init on claims S1, S2, S7 (CLAIMS.md), citing the records behind it.
+
 Examples:
   forensics run sigterm-race                       # namespace runtime, inits none,tini,dumb-init
   forensics run sigterm-race --runtime docker --init none,docker-init
