@@ -66,7 +66,7 @@ function makeBlocks(fixtures: string): string[] {
   return Array.from({ length: PID_VARIANTS }, (_, v) =>
     texts
       .map((text) =>
-        text.replace(/^(\[pid +)(\d+)\]|^(\d+)(?= +\d)|(Process )(\d+)/gm, (all, pre, pid, bare, note, notePid) => {
+        text.replace(/^(\[pid +)(\d+)\]|^(\d+)(?= +\d)|(Process )(\d+)/gm, (_all, pre, pid, bare, note, notePid) => {
           const shift = (n: string) => String(Number(n) + v * 1000);
           if (pre !== undefined) return `${pre}${shift(pid)}]`;
           if (bare !== undefined) return shift(bare);

@@ -21,7 +21,6 @@ export function judgeSignalClaims(variant: Variant, trials: RaceTrial[]): Findin
 }
 
 const inPhase = (trials: RaceTrial[], phase: RaceTrial["phase"]) => trials.filter((t) => t.phase === phase);
-const pid1Name = (v: Variant) => (v.init === "none" ? "the Go probe itself" : v.init);
 
 function judgeS1(variant: Variant, trials: RaceTrial[]): Finding {
   const base = { claim: "S1", statement: SIGNAL_CLAIMS.S1.statement, variant };
