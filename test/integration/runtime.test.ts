@@ -92,7 +92,7 @@ describe.each(cases)("%s runtime", async (kind, inits) => {
 
   describe.skipIf(skipped !== null)(skipped ?? "available", () => {
     beforeAll(async () => {
-      [gate, probe, driver] = await Promise.all(["gate", "sigterm", "driver"].map((name) => buildProbe(name)));
+      [gate, probe, driver] = await Promise.all([buildProbe("gate"), buildProbe("sigterm"), buildProbe("driver")]);
     });
 
     afterAll(async () => {
