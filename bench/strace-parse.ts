@@ -11,7 +11,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseStraceFile } from "../src/cli/commands/parse.js";
+import { parseStraceFile } from "../src/capture/strace-file.js";
 import { findPackageRoot } from "../src/probe/package-root.js";
 
 const MB = 1_000_000;
