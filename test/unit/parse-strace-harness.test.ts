@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseStraceText } from "../../src/parse/strace.js";
@@ -30,5 +30,20 @@ describe("strace logs captured by the harness", () => {
       expect(r.pid, "strace -f -o prefixes every line with the pid").not.toBeNull();
       expect(r.tsUs, "-ttt stamps every line").not.toBeNull();
     }
+  });
+});
+
+// Two of them pinned record for record: the probe as PID 1 dying through Go's
+// dieFromSignal fallback (t008), and tini forwarding SIGTERM to a probe that is not
+// ready yet (t015). Regenerate with UPDATE_GOLDEN=1 and read the diff.
+const PINNED = ["namespace/raw/namespace-none-go1.26.8/t008/strace.log", "namespace/raw/namespace-tini-go1.26.8/t015/strace.log"];
+
+describe.each(PINNED)("harness capture %s", (log) => {
+  it("parses to its golden records", () => {
+    const records = parseStraceText(readFileSync(join(RUNS, log), "utf8"));
+    const golden = join(RUNS, log.replace(/strace\.log$/, "strace.golden.jsonl"));
+    const text = records.map((r) => JSON.stringify(r)).join("\n") + "\n";
+    if (process.env.UPDATE_GOLDEN === "1" || !existsSync(golden)) writeFileSync(golden, text);
+    expect(text).toBe(readFileSync(golden, "utf8"));
   });
 });
