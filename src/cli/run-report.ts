@@ -22,7 +22,7 @@ export function formatRunSummary(scenario: Scenario, bundle: string, variants: V
       const handler = rows.map((r) => r.details.handlerUs).filter((v): v is number => typeof v === "number");
       const notify = rows.map((r) => r.details.notifyUs).filter((v): v is number => typeof v === "number");
       out.push(
-        `  ${strace ? "with strace   " : "without strace"}  handler in place ${handler.length ? `+${formatUs(Math.min(...handler))}` : "?"}, Notify at ${notify.length ? `+${formatUs(Math.min(...notify))}` : "?"}`,
+        `  ${strace ? "with strace   " : "without strace"}  earliest handler ${handler.length ? `+${formatUs(Math.min(...handler))}` : "?"}, earliest Notify ${notify.length ? `+${formatUs(Math.min(...notify))}` : "?"}`,
       );
       for (const r of rows) {
         out.push(`    sent +${formatUs(r.offsetUs).padEnd(9)} ${String(r.details.phase ?? "").padEnd(14)} → ${r.outcome}${r.details.probeEnd ? ` (probe ${r.details.probeEnd})` : ""}, PID 1 ${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode ?? "?"}`}`);

@@ -12,7 +12,7 @@ import { resolveProbesDir } from "../probe/package-root.js";
 import type { CheckOutcome, CheckSpec } from "./check-spec.js";
 import { judgeGoToolchain, readGoDirective } from "./go-version.js";
 
-const INSTALL_GO = `install Go 1.22+ into /usr/local/go from https://go.dev/dl/ (tar -C /usr/local -xzf go1.*.linux-${hostGoArch()}.tar.gz) or put go on PATH`;
+const INSTALL_GO = `install Go 1.21+ into /usr/local/go from https://go.dev/dl/ (tar -C /usr/local -xzf go1.*.linux-${hostGoArch()}.tar.gz) or put go on PATH`;
 const TINY_PROGRAM = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("static ok\\n") }\n';
 const MACHINES: Record<number, string> = { 3: "i386", 40: "ARM", [EM_X86_64]: "x86-64", [EM_AARCH64]: "AArch64" };
 
@@ -28,7 +28,7 @@ export const goCheck: CheckSpec = {
     // Outside the module, so an old go reports itself instead of fetching go.mod's toolchain.
     const env = await readGoEnv(["GOVERSION", "GOROOT", "GOTOOLCHAIN"], { go, cwd: tmpdir(), env: makeGoEnv(), cancelSignal: signal });
     const { GOVERSION = "?", GOROOT = "?", GOTOOLCHAIN = "auto" } = env;
-    const required = readGoDirective(await readFile(join(resolveProbesDir(), "go.mod"), "utf8")) ?? "1.22";
+    const required = readGoDirective(await readFile(join(resolveProbesDir(), "go.mod"), "utf8")) ?? "1.21";
     const verdict = judgeGoToolchain(GOVERSION, required, GOTOOLCHAIN);
     return { ok: verdict.ok, detail: `${GOVERSION} at ${go}, GOROOT ${GOROOT}; ${verdict.note}`, fix: verdict.fix };
   },

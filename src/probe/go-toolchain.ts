@@ -21,7 +21,7 @@ export async function resolveGoBinary(): Promise<string> {
     } catch {
       throw new HarnessError(
         "MISSING_TOOL",
-        `go not found on PATH or at ${DEFAULT_GO}: install Go 1.22+ (/usr/local/go) or put it on PATH`,
+        `go not found on PATH or at ${DEFAULT_GO}: install Go 1.21+ (/usr/local/go) or put it on PATH`,
       );
     }
   }
@@ -83,7 +83,7 @@ async function runGo(args: string[], options: GoCommandOptions, what: string): P
       : "pipe",
   });
   if (result.failed && result.code === "ENOENT") {
-    throw new HarnessError("MISSING_TOOL", `cannot run ${options.go}: install Go 1.22+ (/usr/local/go) or put it on PATH`);
+    throw new HarnessError("MISSING_TOOL", `cannot run ${options.go}: install Go 1.21+ (/usr/local/go) or put it on PATH`);
   }
   if (result.isCanceled) throw new HarnessError("GO_BUILD_FAILED", `${what} was cancelled before it finished`);
   if (result.failed) throw new HarnessError("GO_BUILD_FAILED", describeGoFailure(`${result.stderr}\n${result.stdout}`, what));
