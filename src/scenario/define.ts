@@ -1,58 +1,95 @@
-import type { InitKind } from "../runtime/runtime.js";
+import type { ObserverName } from "../capture/observer.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import type { ImageFile, InitKind } from "../runtime/runtime.js";
 
-/** A claim a scenario puts to the test (ids from CLAIMS.md). */
+/** A claim a scenario puts to the test (ids from docs/claims.md). */
 export interface Claim {
   id: string;
   statement: string;
 }
 
-/** Knobs common to every scenario that drives a signal through the gate and driver. */
+/**
+ * One CLI option of a scenario, declared as data (as Vitest declares its options): `run`
+ * builds the flag, its help and its validation from this, so a scenario adds an option
+ * in one place.
+ */
+export interface ScenarioOption<T = unknown> {
+  /** Commander flag syntax, e.g. "--offsets <µs,...>". */
+  flag: string;
+  description: string;
+  /** Turns the flag's text into the value; throws an Error whose message says what was expected. */
+  parse(value: string): T;
+}
+
+/** One signal group the driver sends: count signals, the first atUs after the exec, then every intervalUs. */
+export interface Send {
+  sig: number;
+  atUs: number;
+  count?: number;
+  intervalUs?: number;
+}
+
+/** What one variant's container holds and runs, beyond the gate and the init. */
+export interface TrialTarget {
+  /** The program's argv after its path (the probe's flags). */
+  args: string[];
+  env: Record<string, string>;
+  /** Extra host files placed in the image (zoneinfo, locales, libraries…). */
+  files: ImageFile[];
+}
+
+/** The common knobs of every run; a scenario's own options come through `options`. */
 export interface SweepOptions {
-  /** Explicit send offsets (µs after exec); empty: the scenario aims at its phases itself. */
-  offsetsUs: number[];
-  /** Trials per offset (and per strace on/off). */
+  /** Trials per planned point (and per observer set). */
   trials: number;
-  /** Run each offset with and without strace attached (the observer effect is a result). */
-  strace: "both" | "on" | "off";
+  /** Every planned point runs once per observer set (comparing sets measures the observer effect). */
+  observerSets: ObserverName[][];
+  /** The scenario's own options, parsed by its ScenarioOption table, by option name. */
+  options: Record<string, unknown>;
 }
 
-export interface SweepContext {
+export interface SweepContext<Req extends TrialRequest> {
   variant: Variant;
-  options: SweepOptions;
-  runTrial(request: TrialRequest): Promise<TrialEvidence>;
+  sweep: SweepOptions;
+  runTrial(request: Req): Promise<TrialEvidence>;
 }
 
-export interface TrialSummary {
-  /** µs after the exec at which the signal really went out. */
-  offsetUs: number;
-  outcome: string;
-  exitCode: number | null;
-  signal: string | null;
-  /** Scenario-specific facts (phase, measured boundaries…). */
-  details: Record<string, string | number | null>;
+/** A trial line and summary lines as the run prints them; a scenario renders its own. */
+export interface ScenarioRender {
+  trialLine(trial: TrialEvidence): string;
+  /** Lines under the variant's heading in the closing summary. */
+  variantSummary(variant: Variant, trials: TrialEvidence[]): string[];
+  /** The scenario's fields of one trial in `run --json` (added to id, variant, observers, intent). */
+  trialJson(trial: TrialEvidence): Record<string, unknown>;
 }
 
-export interface Scenario {
+export interface Scenario<Req extends TrialRequest = TrialRequest> {
   name: string;
   /** One line for `forensics list`. */
   summary: string;
+  /** What `run --help` says about this scenario: what a trial reports, how to read it. */
+  help: string;
   claims: Claim[];
   /** go-probes/<probe> is the program under test. */
   probe: string;
-  probeArgs: string[];
-  /** Signal number the driver sends. */
-  signal: number;
   inits: InitKind[];
   defaultInits: InitKind[];
-  /** How long after the send a still-running program counts as having lost the signal. */
-  settleMs(request: TrialRequest): number;
-  /** Runs the trials of one variant, choosing offsets from what earlier trials measured. */
-  sweep(ctx: SweepContext): Promise<void>;
-  /** What one trial came to, for progress lines and `run --json`. */
-  summariseTrial(trial: TrialEvidence): TrialSummary;
+  observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  /** Options of this scenario only, keyed by their name in SweepOptions.options. */
+  options: Record<string, ScenarioOption>;
+  /** Signal numbers the driver sends in this scenario (observers narrow what they record to these). */
+  signals: number[];
+  /** The image and argv of a variant. */
+  target(variant: Variant): TrialTarget;
+  /** What the driver sends after releasing the gate. */
+  sends(request: Req): Send[];
+  /** How long after the last send a still-running program counts as not having ended by it. */
+  settleMs(request: Req): number;
+  /** Runs the trials of one variant, choosing each request from what earlier trials measured. */
+  sweep(ctx: SweepContext<Req>): Promise<void>;
+  render: ScenarioRender;
   /** Verdicts for one variant, computed from its trials only. */
   analyse(variant: Variant, trials: TrialEvidence[]): Finding[];
 }
 
-export const defineScenario = (scenario: Scenario): Scenario => scenario;
+export const defineScenario = <Req extends TrialRequest>(scenario: Scenario<Req>): Scenario<Req> => scenario;

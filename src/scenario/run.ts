@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
-import { resolveTool } from "../capture/tools.js";
+import { observerFor } from "../capture/observers.js";
+import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
 import { HarnessError, isHarnessError } from "../errors.js";
-import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type Variant } from "../evidence/schemas.js";
 import { isShuttingDown, onCleanup } from "../runtime/cleanup.js";
 import { createRuntime } from "../runtime/index.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
@@ -15,8 +16,8 @@ export interface RunOptions {
   scenario: Scenario;
   runtime: RuntimeKind;
   inits: InitKind[];
-  /** Go toolchain for the probe (GOTOOLCHAIN); the host's when absent. */
-  go?: string;
+  /** Go toolchains for the probe (GOTOOLCHAIN), one variant each; undefined stands for the host's. */
+  go: (string | undefined)[];
   sweep: SweepOptions;
   outDir: string;
   onProgress?: (event: ProgressEvent) => void;
@@ -48,21 +49,32 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   await runtime.preflight();
   const swept = await runtime.sweep();
   if (swept > 0) progress({ kind: "step", message: `removed ${swept} leftover(s) of an earlier run that died` });
-  if (options.sweep.strace !== "off") await resolveTool("strace");
+  for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).needs();
 
-  progress({ kind: "step", message: `building probes${options.go ? ` (probe with Go ${options.go})` : ""}` });
+  const goNames = options.go.map((g) => g ?? "the host's Go");
+  progress({ kind: "step", message: `building probes (probe with ${goNames.join(", ")})` });
   const onBuild = (message: string) => progress({ kind: "step", message });
-  const [gate, driver, probe] = await Promise.all([
+  const [gate, driver, ...probes] = await Promise.all([
     buildProbe("gate", { onProgress: onBuild }),
     buildProbe("driver", { onProgress: onBuild }),
-    buildProbe(scenario.probe, { go: options.go, onProgress: onBuild }),
+    ...options.go.map((go) => buildProbe(scenario.probe, { go, onProgress: onBuild })),
   ]);
 
-  const variants: Variant[] = options.inits.map((init) => ({ runtime: options.runtime, init, go: probe.goVersion }));
-  const params = { runtime: options.runtime, inits: options.inits, go: probe.goVersion, probeArgs: scenario.probeArgs, ...options.sweep };
-  const bundle = await BundleWriter.create(options.outDir, scenario.name, params, variants);
+  const variants: { variant: Variant; probe: string }[] = probes.flatMap((probe) =>
+    options.inits.map((init) => ({ variant: { runtime: options.runtime, init, go: probe!.goVersion }, probe: probe!.path })),
+  );
+  const goVersions = probes.map((p) => p!.goVersion);
+  const params = {
+    runtime: options.runtime,
+    inits: options.inits,
+    go: goVersions,
+    trials: options.sweep.trials,
+    observe: options.sweep.observerSets.map(observerSetKey),
+    options: options.sweep.options,
+  };
+  const bundle = await BundleWriter.create(options.outDir, scenario.name, params, variants.map((v) => v.variant));
   const trials: TrialEvidence[] = [];
-  const host = () => collectHostFacts({ "go (probe)": probe.goVersion });
+  const host = () => collectHostFacts({ "go (probe)": goVersions.join(", ") });
   let flowSettled = () => {};
   const flowDone = new Promise<void>((resolve) => (flowSettled = resolve));
   const forgetBundle = onCleanup(async () => {
@@ -72,14 +84,14 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await bundle.finish({ trials, findings: [], host: await host(), reason: INTERRUPTED });
   });
 
-  const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { gate: gate.path, driver: driver.path, probe: probe.path }, scenario };
   try {
     let n = 0;
-    for (const variant of variants) {
+    for (const { variant, probe } of variants) {
+      const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { gate: gate!.path, driver: driver!.path, probe }, scenario };
       await scenario.sweep({
         variant,
-        options: options.sweep,
-        runTrial: async (request) => {
+        sweep: options.sweep,
+        runTrial: async (request: TrialRequest) => {
           if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);
           n += 1;
           progress({ kind: "trial-start", n, variant, request });
@@ -92,10 +104,10 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
         },
       });
     }
-    const findings = variants.flatMap((variant) => scenario.analyse(variant, trials.filter((t) => sameVariant(t.variant, variant))));
+    const findings = variants.flatMap(({ variant }) => scenario.analyse(variant, trials.filter((t) => sameVariant(t.variant, variant))));
     await bundle.finish({ trials, findings, host: await host() });
     forgetBundle();
-    return { bundle: bundle.dir, variants, trials, findings };
+    return { bundle: bundle.dir, variants: variants.map((v) => v.variant), trials, findings };
   } catch (err) {
     forgetBundle();
     // Once stopping, whatever failed did so because the shutdown pulled things away.
@@ -110,5 +122,3 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
 /** How long an interrupt waits for the running trial to stop before finishing the bundle anyway. */
 const SETTLE_MS = 5_000;
-
-const sameVariant = (a: Variant, b: Variant) => a.runtime === b.runtime && a.init === b.init && a.go === b.go;

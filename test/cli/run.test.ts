@@ -6,7 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { Command } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCENARIOS } from "../../scenarios/index.js";
-import sigtermRace from "../../scenarios/sigterm-race.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { readBundle } from "../../src/bundle/read.js";
 import { register as registerRun } from "../../src/cli/commands/run.js";
 import { bundlesIn, ensureBuilt, expectNothingLeft, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";

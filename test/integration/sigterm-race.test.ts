@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import sigtermRace from "../../scenarios/sigterm-race.js";
-import { loadRawTrials } from "../../src/bundle/raw.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
+import { loadRawTrials } from "../../src/evidence/load.js";
 import { readBundle } from "../../src/bundle/read.js";
-import { analyseRaceTrial, type RaceTrial } from "../../src/evidence/race-window.js";
+import { analyseRaceTrial, type RaceTrial } from "../../scenarios/sigterm-race/analysis.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
@@ -26,7 +26,8 @@ describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runt
       scenario: sigtermRace,
       runtime,
       inits: ["none", "tini", "dumb-init"],
-      sweep: { offsetsUs: [], trials: 1, strace: "both" },
+      go: [undefined],
+      sweep: { trials: 1, observerSets: [[], ["strace"]], options: {} },
       outDir: out,
     });
     trials = result.trials.map(analyseRaceTrial);
@@ -40,7 +41,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runt
   it("hits all three phases for every init, with and without strace", () => {
     for (const init of ["none", "tini", "dumb-init"]) {
       for (const strace of [false, true]) {
-        const phases = new Set(result.trials.filter((t) => t.variant.init === init && t.request.strace === strace).map((t) => analyseRaceTrial(t).phase));
+        const phases = new Set(result.trials.filter((t) => t.variant.init === init && t.request.observers.includes("strace") === strace).map((t) => analyseRaceTrial(t).phase));
         expect([...phases].sort(), `${init} strace=${strace}`).toEqual(expect.arrayContaining(["after-notify", "before-handler", "before-notify"]));
       }
     }
@@ -85,8 +86,8 @@ describe("sigterm-race with another Go toolchain (--go)", () => {
         scenario: sigtermRace,
         runtime: "namespace",
         inits: ["none"],
-        go: "1.27.3",
-        sweep: { offsetsUs: [], trials: 1, strace: "on" },
+        go: ["1.27.3"],
+        sweep: { trials: 1, observerSets: [["strace"]], options: {} },
         outDir: out,
       });
       expect(result.variants).toEqual([{ runtime: "namespace", init: "none", go: "go1.27.3" }]);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import sigtermRace from "../../scenarios/sigterm-race.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { BundleWriter } from "../../src/bundle/write.js";
 import { HarnessError, isHarnessError } from "../../src/errors.js";
 import type { Variant } from "../../src/evidence/schemas.js";
@@ -40,7 +40,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     runIds.push(bundle.runId);
     const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { ...binaries, driver: driver.path }, scenario: sigtermRace };
     const started = Date.now();
-    const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, strace, intent: "test" }).then(
+    const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, observers: strace ? ["strace"] : [], intent: "test" }).then(
       () => null,
       (e: unknown) => e,
     );
