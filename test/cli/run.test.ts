@@ -56,6 +56,10 @@ describe("forensics run: bad input", () => {
     [["--offsets", "10,,20"], "--offsets"],
     [["--offsets", ""], "--offsets"],
     [["--strace", "maybe"], "--strace"],
+    [["--observe", "bogus"], "--observe"],
+    [["--observe", "strace,,none"], "--observe"],
+    [["--observe", "gdb"], "--observe"],
+    [["--observe", "none", "--strace", "on"], "--strace"],
     [["--bogus"], "--bogus"],
   ])("%j exits 64 with one line naming %s", async (flags, named) => {
     const sandbox = await makeSandbox();
@@ -127,7 +131,7 @@ describe("forensics run sigterm-race --init none --json (real run)", () => {
     expect(r.exitCode, r.stderr).toBe(0);
 
     // Progress went to stderr; stdout is exactly one JSON document.
-    expect(r.stderr).toMatch(/^\[ {2}1\] none /m);
+    expect(r.stderr).toMatch(/^\[ {2}1\] init=none · go/m);
     expect(r.stderr).not.toMatch(/^forensics: /m);
     const doc = JSON.parse(r.stdout) as { bundle: string; scenario: string; findings: unknown[]; trials: JsonTrial[] };
     expect(doc.scenario).toBe("sigterm-race");
