@@ -61,6 +61,8 @@ export function createNamespaceRuntime(): Runtime {
       try {
         await fillRoot(root, image.files);
         await mkdir(join(root, GATE_DIR));
+        // The gate, as the namespace's PID 1, mounts procfs here (go-probes/gate).
+        await mkdir(join(root, "proc"), { recursive: true });
         await makeFifo(container.gateFifoHostPath());
       } catch (err) {
         await container.remove();

@@ -2,7 +2,7 @@
 // missing prerequisite (Go, the Docker engine, namespaces) skips a runtime on a laptop and
 // fails it under CI=true, where a skip would hide that the runtime was never tested.
 
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -139,6 +139,17 @@ describe.each(cases)("%s runtime", async (kind, inits) => {
       }
 
       await container.remove();
+      await container.remove();
+      await expectNoDebris();
+    });
+
+    it("the program sees a /proc of its own PID namespace and starts in / of its root", async () => {
+      const container = await create("none");
+      await container.start();
+      const pid = await container.gatePid();
+      // Through the gate's own root: its /proc lists its namespace, where the gate is PID 1.
+      expect(readFileSync(`/proc/${pid}/root/proc/1/comm`, "utf8")).toBe("gate\n");
+      expect(readlinkSync(`/proc/${pid}/cwd`)).toBe(readlinkSync(`/proc/${pid}/root`));
       await container.remove();
       await expectNoDebris();
     });
