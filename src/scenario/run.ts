@@ -10,7 +10,8 @@ import { isShuttingDown, onCleanup } from "../runtime/cleanup.js";
 import { createRuntime } from "../runtime/index.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
-import { runTrial, type TrialContext } from "./trial.js";
+import { ContainerPipeline } from "./container-pipeline.js";
+import { runTrial, startTrialContainer, type TrialContext } from "./trial.js";
 
 export interface RunOptions {
   scenario: Scenario;
@@ -84,10 +85,14 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await bundle.finish({ trials, findings: [], host: await host(), reason: INTERRUPTED });
   });
 
+  const pipelines = new Set<ContainerPipeline>();
   try {
     let n = 0;
     for (const { variant, probe } of variants) {
-      const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { gate: gate!.path, driver: driver!.path, probe }, scenario };
+      const binaries = { gate: gate!.path, driver: driver!.path, probe };
+      const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries, scenario, variant, id));
+      pipelines.add(containers);
+      const ctx: TrialContext = { runId: bundle.runId, bundle, binaries, scenario, containers, afterSends: () => containers.prepare(trialId(n + 1)) };
       await scenario.sweep({
         variant,
         sweep: options.sweep,
@@ -95,7 +100,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
           if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);
           n += 1;
           progress({ kind: "trial-start", n, variant, request });
-          const trial = await runTrial(ctx, variant, `t${String(n).padStart(3, "0")}`, request);
+          const trial = await runTrial(ctx, variant, trialId(n), request);
           // A trial whose container the shutdown killed recorded the harness, not the program.
           if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);
           trials.push(trial);
@@ -103,6 +108,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
           return trial;
         },
       });
+      await containers.close();
+      pipelines.delete(containers);
     }
     const findings = variants.flatMap(({ variant }) => scenario.analyse(variant, trials.filter((t) => sameVariant(t.variant, variant))));
     await bundle.finish({ trials, findings, host: await host() });
@@ -115,9 +122,12 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
     throw err;
   } finally {
+    await Promise.all([...pipelines].map((p) => p.close()));
     flowSettled();
   }
 }
+
+const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;
 
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
 /** How long an interrupt waits for the running trial to stop before finishing the bundle anyway. */

@@ -10,6 +10,7 @@ import { onCleanup } from "../runtime/cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
+import type { ContainerPipeline } from "./container-pipeline.js";
 import type { Scenario, Send } from "./define.js";
 
 export interface TrialBinaries {
@@ -20,10 +21,41 @@ export interface TrialBinaries {
 
 export interface TrialContext {
   runId: string;
-  runtime: Runtime;
   bundle: BundleWriter;
   binaries: TrialBinaries;
   scenario: Scenario;
+  /** Where the trial's container comes from and goes (see ContainerPipeline). */
+  containers: ContainerPipeline;
+  /** Called once the driver has sent everything: the next trial's container may start now. */
+  afterSends(): void;
+}
+
+/** Creates and starts (gate blocked) the container of one trial of a variant. */
+export async function startTrialContainer(runtime: Runtime, runId: string, binaries: TrialBinaries, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
+  const init = variant.init as InitKind;
+  const target = scenario.target(variant);
+  const container = await runtime.create({
+    runId,
+    trialId: `${runId}-${id}`,
+    image: {
+      files: [
+        { hostPath: binaries.gate, path: GATE_PATH },
+        { hostPath: binaries.probe, path: PROBE_PATH },
+        ...(await initFiles(init)),
+        ...target.files,
+      ],
+    },
+    command: initCommand(init, [PROBE_PATH, ...target.args]),
+    env: target.env,
+    init,
+  });
+  try {
+    await container.start();
+  } catch (err) {
+    await container.remove();
+    throw err;
+  }
+  return container;
 }
 
 const PROBE_NAME = "probe";
@@ -59,26 +91,10 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
 
   await note("trial", { id, variant, request });
   const init = variant.init as InitKind;
-  const target = ctx.scenario.target(variant);
-  const container = await ctx.runtime.create({
-    runId: ctx.runId,
-    trialId: `${ctx.runId}-${id}`,
-    image: {
-      files: [
-        { hostPath: ctx.binaries.gate, path: GATE_PATH },
-        { hostPath: ctx.binaries.probe, path: PROBE_PATH },
-        ...(await initFiles(init)),
-        ...target.files,
-      ],
-    },
-    command: initCommand(init, [PROBE_PATH, ...target.args]),
-    env: target.env,
-    init,
-  });
+  const container = await ctx.containers.take(id);
 
   const attached: Attachment[] = [];
   try {
-    await container.start();
     const gatePid = await container.gatePid();
     await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
     for (const name of request.observers as ObserverName[]) {
@@ -95,7 +111,9 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     }
 
     const sends = ctx.scenario.sends(request);
+    await ctx.containers.quiet();
     const driver = await runDriver(ctx, container, gatePid, init, request, sends);
+    ctx.afterSends();
     await note("driver", { ...driver }, driver.execNs);
     if (driver.error) {
       const { stderr } = await container.logs();
@@ -119,7 +137,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     if (stderr) await writeFile(join(dir, "stderr.txt"), stderr);
   } finally {
     for (const attachment of attached) await attachment.detach().catch(() => {});
-    await container.remove();
+    ctx.containers.retire(container);
   }
 
   return loadTrialEvidence(ctx.bundle.dir, dir);

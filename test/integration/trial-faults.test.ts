@@ -19,7 +19,8 @@ import { createRuntime } from "../../src/runtime/index.js";
 import { processesWithEnv } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
-import { runTrial, type TrialContext } from "../../src/scenario/trial.js";
+import { ContainerPipeline } from "../../src/scenario/container-pipeline.js";
+import { runTrial, startTrialContainer, type TrialContext } from "../../src/scenario/trial.js";
 
 const CI = process.env.CI === "true";
 
@@ -38,12 +39,15 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     const variant: Variant = { runtime: kind, init: "none", go: gate.goVersion };
     const bundle = await BundleWriter.create(join(scratch, "out"), "trial-faults", {}, [variant]);
     runIds.push(bundle.runId);
-    const ctx: TrialContext = { runId: bundle.runId, runtime, bundle, binaries: { ...binaries, driver: driver.path }, scenario: sigtermRace };
+    const all = { ...binaries, driver: driver.path };
+    const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, all, sigtermRace, variant, id));
+    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: all, scenario: sigtermRace, containers, afterSends: () => {} };
     const started = Date.now();
     const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, observers: strace ? ["strace"] : [], intent: "test" }).then(
       () => null,
       (e: unknown) => e,
     );
+    await containers.close();
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(err).toBeInstanceOf(HarnessError);
     const fault = err as HarnessError;
