@@ -1,16 +1,12 @@
 import { z } from "zod";
+import { HostFacts } from "../capture/host-facts.js";
 import { READABLE_SCHEMA_VERSIONS, Variant } from "../evidence/schemas.js";
 
 export const MANIFEST = "manifest.json";
 export const EVIDENCE = "evidence.json";
 export const FINDINGS = "findings.json";
 
-export const HostFacts = z.object({
-  kernel: z.string(),
-  node: z.string(),
-  tools: z.record(z.string(), z.string().nullable()),
-});
-export type HostFacts = z.infer<typeof HostFacts>;
+export { HostFacts };
 
 export const BundleFile = z.object({
   path: z.string(),

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Command, CommanderError } from "commander";
 import { isHarnessError } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
-import { beginShutdown, isShuttingDown, runCleanups } from "../runtime/cleanup.js";
+import { beginShutdown, isShuttingDown, runCleanups, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
 import { TOOL_VERSION } from "../version.js";
 
 // One top-level catch: known harness faults print one line and their exit code; only an
@@ -17,8 +17,6 @@ const program = new Command("forensics")
 
 registerCommands(program);
 
-/** How long an interrupted step may take to notice before what it started is removed anyway. */
-const SETTLE_MS = 5_000;
 
 const main = (async () => {
   try {
@@ -51,7 +49,7 @@ const interrupt = (signal: NodeJS.Signals) => {
     // First remove what runs (the running step then fails fast), let that step give up,
     // then remove what it started in the meantime.
     await runCleanups();
-    await Promise.race([main, sleep(SETTLE_MS)]);
+    await Promise.race([main, sleep(SHUTDOWN_SETTLE_MS)]);
     await runCleanups();
     process.exit(signal === "SIGINT" ? 130 : 143);
   })();

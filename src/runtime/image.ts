@@ -8,6 +8,7 @@ import { realpath, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { execa } from "execa";
 import { HarnessError } from "../errors.js";
+import { INSTALL_HINTS } from "../install-hints.js";
 import { GATE_DIR, GATE_PATH, type ImageFile, type ImageSpec, type InitKind } from "./runtime.js";
 
 interface InitBinary {
@@ -21,8 +22,8 @@ interface InitBinary {
 // tini-static needs nothing else in the image; tini -- keeps tini from parsing the
 // program's flags as its own. dumb-init takes the program directly.
 const INIT_BINARIES: Partial<Record<InitKind, InitBinary>> = {
-  tini: { hostPath: "/usr/bin/tini-static", path: "/tini", prefix: ["/tini", "--"], install: "apt-get install tini" },
-  "dumb-init": { hostPath: "/usr/bin/dumb-init", path: "/dumb-init", prefix: ["/dumb-init"], install: "apt-get install dumb-init" },
+  tini: { hostPath: "/usr/bin/tini-static", path: "/tini", prefix: ["/tini", "--"], install: INSTALL_HINTS.tini },
+  "dumb-init": { hostPath: "/usr/bin/dumb-init", path: "/dumb-init", prefix: ["/dumb-init"], install: INSTALL_HINTS["dumb-init"] },
 };
 
 /**

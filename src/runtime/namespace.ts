@@ -11,7 +11,6 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { HarnessError } from "../errors.js";
-import { buildProbe } from "../probe/build.js";
 import { onCleanup } from "./cleanup.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage, type ResolvedFile } from "./image.js";
@@ -22,9 +21,10 @@ import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type
 const START_TIMEOUT_MS = 10_000;
 const REAP_TIMEOUT_MS = 5_000;
 
-export function createNamespaceRuntime(): Runtime {
-  let launcher: Promise<string> | null = null;
-  const nsrun = () => (launcher ??= buildProbe("nsrun").then((b) => b.path));
+/** `nsrun` resolves to the launcher's host path (go-probes/nsrun, built by the caller). */
+export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime {
+  let path: Promise<string> | null = null;
+  const nsrun = () => (path ??= launcher());
 
   return {
     kind: "namespace",

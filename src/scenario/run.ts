@@ -6,7 +6,8 @@ import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
 import { HarnessError, isHarnessError } from "../errors.js";
 import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type Variant } from "../evidence/schemas.js";
-import { isShuttingDown, onCleanup } from "../runtime/cleanup.js";
+import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
+import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
@@ -45,7 +46,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     if (init === "docker-init" && options.runtime !== "docker") throw new HarnessError("USAGE", "--init docker-init needs --runtime docker (it is the engine's own --init)");
   }
 
-  const runtime = createRuntime(options.runtime);
+  const runtime = createRuntime(options.runtime, launchers);
   progress({ kind: "step", message: `checking the ${runtime.kind} runtime` });
   await runtime.preflight();
   const swept = await runtime.sweep();
@@ -81,7 +82,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const forgetBundle = onCleanup(async () => {
     // The running trial still writes into the bundle until it notices the shutdown; hashing
     // before that would list files that then change. Its error path finishes the bundle.
-    await Promise.race([flowDone, sleep(SETTLE_MS)]);
+    await Promise.race([flowDone, sleep(SHUTDOWN_SETTLE_MS)]);
     await bundle.finish({ trials, findings: [], host: await host(), reason: INTERRUPTED });
   });
 
@@ -130,5 +131,3 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;
 
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
-/** How long an interrupt waits for the running trial to stop before finishing the bundle anyway. */
-const SETTLE_MS = 5_000;

@@ -15,6 +15,7 @@ import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
 import { createDockerRuntime, LABELS } from "../../src/runtime/docker.js";
 import { initCommand, initFiles } from "../../src/runtime/image.js";
+import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive, isGateBlocked, processesWithEnv } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
@@ -55,7 +56,7 @@ const cases: [RuntimeKind, InitKind[]][] = [
 ];
 
 describe.each(cases)("%s runtime", async (kind, inits) => {
-  const runtime = createRuntime(kind);
+  const runtime = createRuntime(kind, launchers);
   const skipped = await unavailable(runtime);
   const runId = `rt-${kind}-${process.pid}-${Date.now().toString(36)}`;
   let gate: BuiltProbe, probe: BuiltProbe, driver: BuiltProbe;

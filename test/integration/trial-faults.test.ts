@@ -15,6 +15,7 @@ import type { Variant } from "../../src/evidence/schemas.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
 import { LABELS } from "../../src/runtime/docker.js";
+import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { processesWithEnv } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
@@ -25,7 +26,7 @@ import { runTrial, startTrialContainer, type TrialContext } from "../../src/scen
 const CI = process.env.CI === "true";
 
 describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec its program (%s runtime)", async (kind) => {
-  const runtime = createRuntime(kind);
+  const runtime = createRuntime(kind, launchers);
   const unavailable = CI ? null : await runtime.preflight().then(() => null, (err: unknown) => (isHarnessError(err) ? err.message : String(err)));
   let scratch: string;
   let gate: BuiltProbe;
