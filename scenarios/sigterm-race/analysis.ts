@@ -130,8 +130,8 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   };
 }
 
-/** A send that overlaps the rt_sigaction call itself cannot be put on either side. */
-function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
+/** Where a send landed: handlerStartUs is when the install call began, handlerUs when it was done; a send that overlaps the call itself cannot be put on either side. */
+export function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
   if (handlerUs === null || sentEndUs < (handlerStartUs ?? handlerUs)) return "before-handler";
   if (sentUs < handlerUs) return "boundary";
   if (notifyUs === null || sentUs < notifyUs) return "before-notify";
