@@ -21,6 +21,20 @@ export interface ScenarioOption<T = unknown> {
   parse(value: string): T;
 }
 
+/**
+ * A variant axis of a scenario beyond runtime, init and Go (e.g. tz, zoneinfo): every run
+ * crosses the chosen values of every axis. `run` builds a `--<name> <v1,v2,…>` flag for it.
+ * A value names a point on the axis; what it means for the image and environment is the
+ * scenario's target(), so one line there changes one thing in the container.
+ */
+export interface AxisSpec {
+  description: string;
+  /** Every value the axis accepts, in the order runs cross them. */
+  values: readonly string[];
+  /** The values a run crosses when the flag is not given. */
+  defaults: readonly string[];
+}
+
 /** One signal group the driver sends: count signals, the first atUs after the exec, then every intervalUs. */
 export interface Send {
   sig: number;
@@ -75,6 +89,8 @@ export interface Scenario<Req extends TrialRequest = TrialRequest> {
   inits: InitKind[];
   defaultInits: InitKind[];
   observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  /** Variant axes of this scenario only, by name (the flag is --<name>). */
+  axes: Record<string, AxisSpec>;
   /** Options of this scenario only, keyed by their name in SweepOptions.options. */
   options: Record<string, ScenarioOption>;
   /** Signal numbers the driver sends in this scenario (observers narrow what they record to these). */

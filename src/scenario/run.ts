@@ -20,6 +20,8 @@ export interface RunOptions {
   inits: InitKind[];
   /** Go toolchains for the probe (GOTOOLCHAIN), one variant each; undefined stands for the host's. */
   go: (string | undefined)[];
+  /** Chosen values of the scenario's own axes; an axis not named here runs its defaults. */
+  axes?: Record<string, string[]>;
   sweep: SweepOptions;
   outDir: string;
   onProgress?: (event: ProgressEvent) => void;
@@ -62,14 +64,16 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     ...options.go.map((go) => buildProbe(scenario.probe, { go, onProgress: onBuild })),
   ]);
 
+  const axes = crossAxes(scenario, options.axes ?? {});
   const variants: { variant: Variant; probe: string }[] = probes.flatMap((probe) =>
-    options.inits.map((init) => ({ variant: { runtime: options.runtime, init, go: probe!.goVersion }, probe: probe!.path })),
+    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go: probe!.goVersion, ...values }, probe: probe!.path }))),
   );
   const goVersions = probes.map((p) => p!.goVersion);
   const params = {
     runtime: options.runtime,
     inits: options.inits,
     go: goVersions,
+    axes: Object.fromEntries(Object.keys(scenario.axes).map((name) => [name, options.axes?.[name] ?? scenario.axes[name]!.defaults])),
     trials: options.sweep.trials,
     observe: options.sweep.observerSets.map(observerSetKey),
     options: options.sweep.options,
@@ -126,6 +130,18 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await Promise.all([...pipelines].map((p) => p.close()));
     flowSettled();
   }
+}
+
+/** Every combination of the scenario's axes, in declaration order; one empty combination when it has none. */
+function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record<string, string>[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const [name, axis] of Object.entries(scenario.axes)) {
+    const values = chosen[name] ?? axis.defaults;
+    const bad = values.filter((v) => !axis.values.includes(v));
+    if (bad.length) throw new HarnessError("USAGE", `--${name} takes ${axis.values.join(", ")}; got ${bad.join(", ")}`);
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
+  }
+  return combos;
 }
 
 const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;

@@ -37,9 +37,22 @@ export function register(program: Command): void {
     )
     .addOption(new Option("--strace <mode>", "alias: both = --observe none,strace; on = strace; off = none").choices(Object.keys(STRACE_ALIAS)))
     .option("--out <dir>", "where bundles are written", "traces");
-  // Every scenario's own options, declared as data in its folder.
+  // Every scenario's own axes and options, declared as data in its folder.
   const owners = new Map<string, string[]>();
   for (const scenario of SCENARIOS) {
+    for (const [name, axis] of Object.entries(scenario.axes)) {
+      const known = owners.get(name);
+      if (known) {
+        known.push(scenario.name);
+        continue;
+      }
+      owners.set(name, [scenario.name]);
+      run.addOption(
+        new Option(`--${name} <values>`, `${axis.description}: comma-separated of ${axis.values.join(", ")} (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
+          parseAxisValues(name, value, axis.values),
+        ),
+      );
+    }
     for (const [name, option] of Object.entries(scenario.options)) {
       const known = owners.get(name);
       if (known) {
@@ -74,6 +87,7 @@ export function register(program: Command): void {
         throw new HarnessError("USAGE", `--observe: ${(err as Error).message}`);
       }
       const options = Object.fromEntries(Object.keys(scenario.options).filter((o) => flags[o] !== undefined).map((o) => [o, flags[o]]));
+      const axes = Object.fromEntries(Object.keys(scenario.axes).filter((a) => flags[a] !== undefined).map((a) => [a, flags[a] as string[]]));
 
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const result = await runScenario({
@@ -81,6 +95,7 @@ export function register(program: Command): void {
         runtime: flags.runtime,
         inits: flags.init ?? scenario.defaultInits,
         go: flags.go ?? [undefined],
+        axes,
         sweep: { trials: flags.trials, observerSets, options },
         outDir: flags.out,
         onProgress: (event) => {
@@ -105,6 +120,13 @@ function parseInits(value: string): InitKind[] {
   const bad = inits.filter((i) => !(INIT_KINDS as readonly string[]).includes(i));
   if (bad.length || inits.length === 0) throw new InvalidArgumentError(`expected a comma-separated subset of ${INIT_KINDS.join(",")}, got "${value}"`);
   return [...new Set(inits)] as InitKind[];
+}
+
+function parseAxisValues(name: string, value: string, known: readonly string[]): string[] {
+  const values = value.split(",").map((s) => s.trim());
+  const bad = values.filter((v) => !known.includes(v));
+  if (values.length === 0 || bad.length) throw new InvalidArgumentError(`--${name} takes a comma-separated subset of ${known.join(", ")}; got "${value}"`);
+  return [...new Set(values)];
 }
 
 /** `host` stands for the host's Go (undefined: no GOTOOLCHAIN). */
