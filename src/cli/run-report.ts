@@ -33,6 +33,7 @@ export function runJson(scenario: Scenario, bundle: string, trials: TrialEvidenc
   return {
     bundle,
     scenario: scenario.name,
+    ...scenario.render.runJson?.(trials, findings),
     findings: findings.map((f) => ({
       claim: f.claim,
       variant: f.variant,
