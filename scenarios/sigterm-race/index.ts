@@ -41,6 +41,7 @@ export default defineScenario<SigtermRequest>({
   it, with the phase boundaries as each observer set measured them (the observer effect).`,
   claims: [SIGNAL_CLAIMS.S1, SIGNAL_CLAIMS.S2, SIGNAL_CLAIMS.S7],
   probe: "sigterm",
+  targets: ["binary", "image"],
   inits: ["none", "tini", "dumb-init", "docker-init"],
   defaultInits: ["none", "tini", "dumb-init"],
   observers: { supported: ["strace"], defaultSets: [[], ["strace"]] },

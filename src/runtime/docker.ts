@@ -2,7 +2,7 @@
 // are labelled with their run, trial and owner (the harness PID and its PID namespace), so
 // sweep() can remove what a dead harness left without touching a live one's.
 
-import { mkdir, readlink, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
@@ -12,7 +12,7 @@ import { waitForGate } from "./gate-wait.js";
 import { resolveImage } from "./image.js";
 import { firstChild, isAlive } from "./procfs.js";
 import { makeFifo, makeTrialDir, sweepRunDirs } from "./run-dir.js";
-import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
+import { GATE_DIR, GATE_FIFO, GATE_PATH, gateArgv, INJECTED_GATE_PATH, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
 
 const START_TIMEOUT_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
@@ -43,16 +43,37 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
         );
       });
     },
+    async inspectImage(ref) {
+      const info = await docker
+        .getImage(ref)
+        .inspect()
+        .catch((err: { statusCode?: number; message?: string }) => {
+          if (err.statusCode === 404) throw new HarnessError("BAD_INPUT", `image ${ref} is not in the local Docker engine (see docker images; forensics never pulls)`);
+          throw err;
+        });
+      const c = info.Config;
+      // The API gives a string for an entrypoint set in shell form by old builders.
+      const entrypoint = typeof c.Entrypoint === "string" ? ["/bin/sh", "-c", c.Entrypoint] : (c.Entrypoint ?? []);
+      return { id: info.Id, entrypoint, cmd: c.Cmd ?? [], env: c.Env ?? [], user: c.User ?? "", workingDir: c.WorkingDir ?? "" };
+    },
     async create(spec) {
       const image = await resolveImage(spec.image);
-      const { tag } = await ensureImage(docker, image);
+      const tag = spec.engineImage ?? (await ensureImage(docker, image)).tag;
       const trialDir = await makeTrialDir(spec.runId, spec.trialId);
       const gateDir = join(trialDir, "gate");
       const fifo = join(gateDir, GATE_FIFO.slice(GATE_DIR.length + 1));
       let created: Docker.Container;
       try {
         await mkdir(gateDir);
-        await makeFifo(fifo);
+        if (spec.engineImage) {
+          // The image's user may not be root: it must be able to run the gate and write the FIFO.
+          await copyFile(image.files.find((f) => f.path === GATE_PATH)!.realPath, join(gateDir, "gate"));
+          await chmod(join(gateDir, "gate"), 0o755);
+          await chmod(gateDir, 0o755);
+          await makeFifo(fifo, "0622");
+        } else {
+          await makeFifo(fifo);
+        }
         created = await docker.createContainer(containerOptions(spec, tag, gateDir, await pidNamespace()));
       } catch (err) {
         await rm(trialDir, { recursive: true, force: true });
@@ -80,7 +101,7 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
 function containerOptions(spec: ContainerSpec, image: string, gateDir: string, pidNs: string): Docker.ContainerCreateOptions {
   return {
     Image: image,
-    Entrypoint: gateArgv(spec.command),
+    Entrypoint: gateArgv(spec.command, spec.engineImage ? INJECTED_GATE_PATH : GATE_PATH),
     Cmd: [],
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: {

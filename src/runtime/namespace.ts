@@ -50,6 +50,7 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
       }
     },
     async create(spec) {
+      if (spec.engineImage) throw new HarnessError("USAGE", `--image runs an image of the Docker engine: add --runtime docker (or use --binary with the namespace runtime)`);
       if (spec.init === "docker-init") {
         throw new HarnessError("BAD_INPUT", "init docker-init exists only under --runtime docker; use tini (the same program) with --runtime namespace");
       }

@@ -52,8 +52,8 @@ async function ensureRunDir(runId: string): Promise<string> {
 }
 
 /** Makes the gate's FIFO; Node has no mkfifo(3), coreutils does. */
-export async function makeFifo(path: string): Promise<void> {
-  await execa("mkfifo", ["-m", "0600", path]).catch((err: unknown) => {
+export async function makeFifo(path: string, mode = "0600"): Promise<void> {
+  await execa("mkfifo", ["-m", mode, path]).catch((err: unknown) => {
     throw new HarnessError("MISSING_TOOL", `mkfifo ${path} failed (is coreutils installed?): ${String(err)}`, { cause: err });
   });
 }

@@ -88,6 +88,8 @@ export interface Scenario<Req extends TrialRequest = TrialRequest> {
   claims: Claim[];
   /** go-probes/<probe> is the program under test. */
   probe: string;
+  /** Which of the user's own targets the scenario can run instead of its probe (`--binary`, `--image`). */
+  targets: ("binary" | "image")[];
   inits: InitKind[];
   defaultInits: InitKind[];
   observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };

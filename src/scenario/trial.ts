@@ -11,12 +11,12 @@ import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { ContainerPipeline } from "./container-pipeline.js";
+import { locateProgram, type ResolvedTarget } from "./target.js";
 import type { Scenario, Send } from "./define.js";
 
 export interface TrialBinaries {
   gate: string;
   driver: string;
-  probe: string;
 }
 
 export interface TrialContext {
@@ -24,6 +24,7 @@ export interface TrialContext {
   bundle: BundleWriter;
   binaries: TrialBinaries;
   scenario: Scenario;
+  target: ResolvedTarget;
   /** Where the trial's container comes from and goes (see ContainerPipeline). */
   containers: ContainerPipeline;
   /** Called once the driver has sent everything: the next trial's container may start now. */
@@ -31,23 +32,21 @@ export interface TrialContext {
 }
 
 /** Creates and starts (gate blocked) the container of one trial of a variant. */
-export async function startTrialContainer(runtime: Runtime, runId: string, binaries: TrialBinaries, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
+export async function startTrialContainer(runtime: Runtime, runId: string, gate: string, target: ResolvedTarget, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
   const init = variant.init as InitKind;
-  const target = scenario.target(variant);
+  const own = scenario.target(variant);
   const container = await runtime.create({
     runId,
     trialId: `${runId}-${id}`,
     image: {
-      files: [
-        { hostPath: binaries.gate, path: GATE_PATH },
-        { hostPath: binaries.probe, path: PROBE_PATH },
-        ...(await initFiles(init)),
-        ...target.files,
-      ],
+      files: target.engineImage
+        ? [{ hostPath: gate, path: GATE_PATH }]
+        : [{ hostPath: gate, path: GATE_PATH }, ...target.files, ...(await initFiles(init)), ...(target.kind === "probe" ? own.files : [])],
     },
-    command: initCommand(init, [PROBE_PATH, ...target.args]),
-    env: target.env,
+    command: initCommand(init, target.argv(own.args)),
+    env: own.env,
     init,
+    engineImage: target.engineImage,
   });
   try {
     await container.start();
@@ -58,8 +57,6 @@ export async function startTrialContainer(runtime: Runtime, runId: string, binar
   return container;
 }
 
-const PROBE_NAME = "probe";
-const PROBE_PATH = `/${PROBE_NAME}`;
 /** The driver gives up on a gate that never opens its FIFO after this long. */
 const DRIVER_OPEN_TIMEOUT_MS = 10_000;
 /** Beyond the last planned send, the driver may take this long before it counts as hung. */
@@ -96,12 +93,14 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const attached: Attachment[] = [];
   try {
     const gatePid = await container.gatePid();
-    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
+    const { kind, label, programPath, programName, shellForm } = ctx.target;
+    const programHostPath = await locateProgram(ctx.target, gatePid);
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target: { kind, label, programPath, programName, shellForm } });
     for (const name of request.observers as ObserverName[]) {
       const attachment = await observerFor(name).attach({
         gatePid,
         pid1: container.pid(),
-        programPath: `/proc/${gatePid}/root${PROBE_PATH}`,
+        programPath: programHostPath,
         signals: ctx.scenario.signals,
         dir,
         trialId: `${ctx.runId}-${id}`,
@@ -150,8 +149,8 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
   const probeTarget = request.observers.includes("strace")
     ? []
     : init === "tini" || init === "dumb-init"
-      ? ["-probe-child-of", String(container.pid()), "-probe-name", PROBE_NAME]
-      : ["-probe-pid", String(gatePid), "-probe-name", PROBE_NAME];
+      ? ["-probe-child-of", String(container.pid()), "-probe-name", ctx.target.programName]
+      : ["-probe-pid", String(gatePid), "-probe-name", ctx.target.programName];
   const lastUs = Math.max(0, ...sends.map((s) => s.atUs + ((s.count ?? 1) - 1) * (s.intervalUs ?? 0)));
   const timeoutMs = DRIVER_OPEN_TIMEOUT_MS + Math.ceil(lastUs / 1000) + DRIVER_SLACK_MS;
   const child = execa(

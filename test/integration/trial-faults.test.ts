@@ -21,6 +21,7 @@ import { processesWithEnv } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { ContainerPipeline } from "../../src/scenario/container-pipeline.js";
+import { probeTarget } from "../../src/scenario/target.js";
 import { runTrial, startTrialContainer, type TrialContext } from "../../src/scenario/trial.js";
 
 const CI = process.env.CI === "true";
@@ -40,9 +41,9 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     const variant: Variant = { runtime: kind, init: "none", go: gate.goVersion };
     const bundle = await BundleWriter.create(join(scratch, "out"), "trial-faults", {}, [variant]);
     runIds.push(bundle.runId);
-    const all = { ...binaries, driver: driver.path };
-    const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, all, sigtermRace, variant, id));
-    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: all, scenario: sigtermRace, containers, afterSends: () => {} };
+    const target = probeTarget(binaries.probe);
+    const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, sigtermRace, variant, id));
+    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: { gate: binaries.gate, driver: driver.path }, scenario: sigtermRace, target, containers, afterSends: () => {} };
     const started = Date.now();
     const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, observers: strace ? ["strace"] : [], intent: "test" }).then(
       () => null,
