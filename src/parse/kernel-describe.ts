@@ -48,8 +48,10 @@ export interface KernelSummary {
   /** "SIGTERM" → count. */
   delivered: Map<string, number>;
   exits: number;
-  /** rt_sigaction calls that install or change a handler (act ≠ NULL), by signal. */
-  handlerInstalls: Map<string, number>;
+  /** rt_sigaction calls that set a disposition (act ≠ NULL: a handler, or SIG_DFL/SIG_IGN), by signal. */
+  sigactionSets: Map<string, number>;
+  /** Go handlers installed, from the runtime.setsig uprobe (fn ≠ SIG_DFL/SIG_IGN), by signal. */
+  goHandlerInstalls: Map<string, number>;
   /** "runtime.sighandler" → hits. */
   uprobeHits: Map<string, number>;
   lostEvents: number;
@@ -62,7 +64,8 @@ export function createKernelSummary(): { add(r: KernelRecord): void; result(): K
     generated: new Map(),
     delivered: new Map(),
     exits: 0,
-    handlerInstalls: new Map(),
+    sigactionSets: new Map(),
+    goHandlerInstalls: new Map(),
     uprobeHits: new Map(),
     lostEvents: 0,
     unparsed: 0,
@@ -76,8 +79,14 @@ export function createKernelSummary(): { add(r: KernelRecord): void; result(): K
       else if (r.kind === "exit") s.exits++;
       else if (r.kind === "syscall-enter" && r.syscall === "rt_sigaction" && r.args.act !== undefined && kernelNumber(r.args.act) !== 0) {
         const sig = kernelNumber(r.args.sig ?? "");
-        bump(s.handlerInstalls, sig === null ? String(r.args.sig) : (signalName(sig) ?? String(sig)));
-      } else if (r.kind === "uprobe") bump(s.uprobeHits, r.fn ?? r.event);
+        bump(s.sigactionSets, sig === null ? String(r.args.sig) : (signalName(sig) ?? String(sig)));
+      } else if (r.kind === "uprobe") {
+        bump(s.uprobeHits, r.fn ?? r.event);
+        const { sig, handler } = r.args;
+        if (r.fn === "runtime.setsig" && typeof sig === "number" && typeof handler === "string" && kernelNumber(handler)! > 1) {
+          bump(s.goHandlerInstalls, signalName(sig) ?? String(sig));
+        }
+      }
       else if (r.kind === "lost") s.lostEvents += r.lostEvents;
       else if (r.kind === "unparsed") s.unparsed++;
     },

@@ -9,7 +9,8 @@ import { rootPidsOf, selectTrialRecords } from "../../parse/kernel-tree.js";
 const EXAMPLES = `
 Examples:
   $ forensics parse kernel traces/<run>/raw/<variant>/<trial>/kernel.trace
-      signals generated (by result), deliveries, exits, handler installs, uprobe hits
+      signals generated (by result), deliveries, exits, handler installs (Go's setsig,
+      rt_sigaction with a new action), uprobe hits
 
   $ forensics parse kernel --json kernel.trace kernel-signals.trace | jq 'select(.kind == "signal-generate")'
       one JSON record per line: header, exec, fork, exit, signal-generate, signal-deliver,
@@ -95,7 +96,8 @@ export function formatKernelSummary(s: KernelSummary, files: number, foreign = 0
     ["signals generated", list(s.generated)],
     ["signals delivered", list(s.delivered)],
     ["task exits", String(s.exits)],
-    ["handler installs", list(s.handlerInstalls)],
+    ["Go handler installs", list(s.goHandlerInstalls)],
+    ["rt_sigaction sets", list(s.sigactionSets)],
     ["uprobe hits", list(s.uprobeHits)],
   ];
   if (s.lostEvents > 0) rows.push(["LOST events", String(s.lostEvents)]);
