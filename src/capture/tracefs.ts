@@ -19,7 +19,7 @@ const MOUNT_FIX = "mount -t tracefs nodev /sys/kernel/tracing (as root; a contai
 export const INSTANCE_PREFIX = "forensics-";
 const INSTANCE_OWNER = /^forensics-(\d+)-/;
 export const UPROBE_GROUP_PREFIX = "forensics_";
-const UPROBE_OWNER = /^forensics_(\d+)_\d+$/;
+const UPROBE_OWNER = /^forensics_(\d+)_[A-Za-z0-9]+$/;
 
 let mounted: Promise<string> | null = null;
 

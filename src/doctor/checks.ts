@@ -11,6 +11,7 @@ import { describeDockerHost, readDockerEngine } from "../runtime/docker-engine.j
 import { createRuntime } from "../runtime/index.js";
 import { isHarnessError } from "../errors.js";
 import { crossBuildCheck, goCheck, staticBuildCheck } from "./go-checks.js";
+import { tracefsCheck, tracepointsCheck, uprobesCheck } from "./kernel-checks.js";
 import { judgeDoctor, type DoctorReport } from "./report.js";
 
 const TOOL_TIMEOUT_MS = 5_000;
@@ -176,6 +177,9 @@ const DOCTOR_CHECKS: readonly CheckSpec[] = [
   dockerCheck,
   tiniCheck,
   dumbInitCheck,
+  tracefsCheck,
+  tracepointsCheck,
+  uprobesCheck,
 ];
 
 /** Runs all checks at once, each under its own timeout. */
