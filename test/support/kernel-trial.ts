@@ -26,6 +26,10 @@ export interface KernelTrialOptions {
   observe?: boolean;
   /** SIGKILL PID 1 if it still runs this long after the driver returned. */
   settleMs?: number;
+  /** Have the driver sample SigCgt until the handler shows (default: when not observing). */
+  sampleHandler?: boolean;
+  /** Called with the gate's PID before the observer attaches and the gate is released (a measuring instrument). */
+  onGate?: (gatePid: number) => Promise<void>;
   /** Probe name under go-probes (default sigterm). */
   probe?: string;
 }
@@ -67,6 +71,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
   try {
     await container.start();
     const gatePid = await container.gatePid();
+    await o.onGate?.(gatePid);
     if (o.observe !== false) {
       attachment = await kernelObserver.attach({
         gatePid,
@@ -78,7 +83,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
       });
       attachment.onRecord?.((r) => streamed.push(r));
     }
-    const probeTarget = o.observe !== false ? [] : ["-probe-pid", String(gatePid), "-probe-name", "probe"];
+    const probeTarget = (o.sampleHandler ?? o.observe === false) ? ["-probe-pid", String(gatePid), "-probe-name", "probe"] : [];
     const r = await execa(driver.path, [
       "-fifo", container.gateFifoHostPath(),
       "-kill-pid", String(container.pid()),
