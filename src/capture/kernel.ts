@@ -11,6 +11,11 @@
 //
 // Both stamp events with the mono clock; a clock marker written at attach and at detach
 // (go-probes/clockmark) carries CLOCK_REALTIME, so each raw file maps itself.
+//
+// Uprobes take the binary as ObserverTarget.programPath, /proc/<gatePid>/root/probe: the
+// kernel resolves that path when the probe is defined, through the container's root, to
+// the file's real inode (d_real_inode: on Docker's overlay2 the layer's file, which is what
+// the program maps), so one path works for both runtimes (verified on Linux 6.18).
 
 import { existsSync } from "node:fs";
 import { access, constants, open, readFile, type FileHandle } from "node:fs/promises";
@@ -199,9 +204,13 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
       await sigs.write("events/enable", "0").catch(() => undefined);
       stopping = true;
       await pump;
-      if (failure === null) await round().catch(() => undefined);
+      if (failure === null) await round().catch((err: unknown) => (failure = err));
       await undoAll();
       forget();
+      // Everything is removed either way; a capture with a hole in it must not pass as whole.
+      if (failure !== null) {
+        throw new HarnessError("TRIAL_FAILED", `the kernel observer stopped reading trace_pipe: ${(failure as Error).message ?? String(failure)}`, { cause: failure });
+      }
     };
     undo.push(async () => {
       stopping = true;
