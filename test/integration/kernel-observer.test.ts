@@ -5,7 +5,7 @@
 // A missing prerequisite (root, tracefs, uprobes, Docker) skips on a laptop and fails
 // under CI=true, where a skip would hide that the observer was never tested.
 
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,6 +115,18 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         await expectNoTracefsDebris();
       });
     });
+  });
+
+  it("a binary without a symbol table gets no uprobes, and the capture's header says why", async () => {
+    const dir = await rawDir();
+    const attachment = await kernelObserver.attach({ gatePid: process.pid, pid1: process.pid, programPath: "/bin/ls", signals: [15], dir, trialId: `${runId}-stripped` });
+    await attachment.detach();
+    const records = kernelObserver.parse({ "kernel.trace": await readFile(join(dir, "kernel.trace"), "utf8") });
+    const header = of(records, "header")[0]!;
+    expect(header.info.uprobes).toEqual([]);
+    expect(header.info.uprobesNote).toBe("no uprobes: /bin/ls has no symbol table (built with -s -w, or not a Go program)");
+    expect(of(records, "marker").filter((m) => m.realtimeNs !== null)).toHaveLength(2);
+    await expectNoTracefsDebris();
   });
 
   describe("leaves nothing in tracefs", () => {
