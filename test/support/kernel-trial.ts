@@ -51,6 +51,8 @@ export interface KernelTrialResult {
   /** The trial's records (signals aimed outside its tree dropped), both raw files. */
   records: KernelRecord[];
   streamed: KernelRecord[];
+  /** CLOCK_REALTIME µs at which each streamed record reached onRecord's listener. */
+  streamedAtUs: number[];
   stdout: string;
   describe: Record<string, unknown> | null;
 }
@@ -68,6 +70,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
   });
   let attachment: Attachment<KernelRecord> | null = null;
   const streamed: KernelRecord[] = [];
+  const streamedAtUs: number[] = [];
   try {
     await container.start();
     const gatePid = await container.gatePid();
@@ -81,7 +84,10 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
         dir: o.dir,
         trialId: `${o.runId}-${o.trialId}`,
       });
-      attachment.onRecord?.((r) => streamed.push(r));
+      attachment.onRecord?.((r) => {
+        streamed.push(r);
+        streamedAtUs.push(Math.round((performance.timeOrigin + performance.now()) * 1000));
+      });
     }
     const probeTarget = (o.sampleHandler ?? o.observe === false) ? ["-probe-pid", String(gatePid), "-probe-name", "probe"] : [];
     const r = await execa(driver.path, [
@@ -101,7 +107,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
     const raw: Record<string, string> = {};
     for (const name of kernelObserver.rawFiles) raw[name] = await readFile(join(o.dir, name), "utf8").catch(() => undefined as never);
     const records = attachment ? selectTrialRecords(kernelObserver.parse(raw), [gatePid, container.pid()]) : [];
-    return { gatePid, pid1: container.pid(), driver: report, status: status!, records, streamed, stdout, describe: attachment?.describe() ?? null };
+    return { gatePid, pid1: container.pid(), driver: report, status: status!, records, streamed, streamedAtUs, stdout, describe: attachment?.describe() ?? null };
   } finally {
     await attachment?.detach();
     await container.remove();

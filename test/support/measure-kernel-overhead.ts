@@ -10,6 +10,13 @@
 // is when the driver wakes on the FIFO's EOF, which lags the real exec by 0–14 ms on this
 // 2-core machine (measured: sampled exec→handler of 31 µs, less than Go needs to start).
 // usage (root): npx vite-node test/support/measure-kernel-overhead.ts [trials per set] [namespace|docker]
+//
+// Measured 2026-11-30, Linux 6.18, Go 1.26.8, 2 shared cores, driver sampling on in both
+// sets; median exec→handler (stopwatch), none vs kernel:
+//   namespace, 12+12 trials: 490 vs 506 µs (+3.3 %)
+//   namespace, 20+20 trials: 549 vs 539 µs (−1.8 %)
+//   docker,    12+12 trials: 763 vs 746 µs (−2.2 %)
+// i.e. below the run-to-run noise; the target was ≤ 10 %.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
