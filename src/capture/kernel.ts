@@ -169,9 +169,16 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
     for (const event of treeEvents) await tree.write(`events/${event}/enable`, "1");
 
     const listeners: ((r: KernelRecord) => void)[] = [];
+    // What arrives before the first listener is kept for it: the pump runs from here on,
+    // and the caller registers only once attach has resolved.
+    const early: KernelRecord[] = [];
     const trialTree = createTrialTree(rootPids);
     const emit = (records: KernelRecord[]) => {
-      for (const r of records) if (trialTree.admit(r)) for (const l of listeners) l(r);
+      for (const r of records) {
+        if (!trialTree.admit(r)) continue;
+        if (listeners.length === 0) early.push(r);
+        for (const l of listeners) l(r);
+      }
     };
     // Signals first, then the tree: a fork that precedes a signal to its child in time is
     // then already read (and the child known) when that signal is looked at.
@@ -223,6 +230,7 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
       describe: () => ({ observer: "kernel", tracefs: root, headers, rawFiles: [KERNEL_RAW.tree, KERNEL_RAW.signals] }),
       onRecord: (listener) => {
         listeners.push(listener);
+        for (const r of early.splice(0)) listener(r);
       },
       detach: () => (detached ??= detach()),
     };
