@@ -5,9 +5,10 @@
 //            runs in the trial's own tasks — exec, fork, exit, signal_deliver, rt_sigaction,
 //            the uprobes — and nothing else of the host.
 //   signals  signal_generate, filtered on the trial's signal numbers and SIGKILL only:
-//            generation runs in the SENDER's context (our driver, containerd-shim, the
-//            kernel), which no pid filter on the tree can catch; records aimed outside the
-//            tree are left for selectTrialRecords / onRecord to drop.
+//            generation runs in the SENDER's context (our driver; runc for a Docker kill
+//            or stop, as measured; the kernel itself, e.g. SIGKILL to the other threads of
+//            an exiting process), which no pid filter on the tree can catch; records aimed
+//            outside the tree are left for selectTrialRecords / onRecord to drop.
 //
 // Both stamp events with the mono clock; a clock marker written at attach and at detach
 // (go-probes/clockmark) carries CLOCK_REALTIME, so each raw file maps itself.

@@ -87,6 +87,12 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         }
         expect(ignored, "no SIGTERM landed before the handler in 8 trials").not.toBeNull();
         expect(of(ignored!, "signal-deliver").filter((d) => d.sig === 15)).toEqual([]);
+        // The settle-time SIGKILL, recorded in its sender's context: under Docker that is
+        // runc (the engine's kill goes through containerd and runc), here it is the harness.
+        const root = of(ignored!, "exec").find((e) => e.filename === "/probe")!.execPid;
+        const kill = of(ignored!, "signal-generate").find((g) => g.sig === 9 && g.targetPid === root)!;
+        expect(kill.resultName).toBe("delivered");
+        if (kind === "docker") expect(kill.comm).toBe("runc");
         expect(of(ignored!, "exit").filter((x) => x.groupDead === true)).toHaveLength(1);
         await expectNoTracefsDebris();
       });
