@@ -124,6 +124,26 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         expect(r.streamed.every((x) => x.kind !== "signal-generate" || [r.pid1, ...of(r.records, "fork").map((f) => f.childPid)].includes(x.targetPid))).toBe(true);
         await expectNoTracefsDebris();
       });
+
+      const init = kind === "docker" ? "docker-init" : "tini";
+      it(`under ${init}: the tree follows the init's child, the init's forwarding is recorded, the probe's uprobes hit`, async () => {
+        const r = await runKernelTrial({ runtime: kind, init, runId, trialId: `t${trials++}`, dir: await rawDir(), offsetUs: 300_000, probeArgs: ["-notify-delay", "50ms"] });
+        expect(r.status).toEqual({ code: 0, signal: null });
+        const probe = of(r.records, "exec").find((e) => e.filename === "/probe")!;
+        expect(probe.execPid).not.toBe(r.pid1);
+        const term = of(r.records, "signal-generate").filter((g) => g.sig === 15);
+        // The driver signals PID 1 (the init), which forwards to the probe in its own context.
+        expect(term.map((g) => [g.targetPid, g.resultName])).toEqual([
+          [r.pid1, "delivered"],
+          [probe.execPid, "delivered"],
+        ]);
+        expect(term[1]!.pid).toBe(r.pid1);
+        const forks = new Set(of(r.records, "fork").map((f) => f.childPid));
+        const processed = of(r.records, "uprobe").find((u) => u.fn === "os/signal.process")!;
+        expect(processed.args).toEqual({ sig: 15 });
+        expect(forks.has(processed.pid!)).toBe(true);
+        await expectNoTracefsDebris();
+      });
     });
   });
 

@@ -7,7 +7,8 @@ import type { KernelRecord } from "../../src/parse/kernel-records.js";
 import { selectTrialRecords } from "../../src/parse/kernel-tree.js";
 import { buildProbe } from "../../src/probe/build.js";
 import { createRuntime } from "../../src/runtime/index.js";
-import { GATE_PATH, type ExitStatus, type RuntimeKind } from "../../src/runtime/runtime.js";
+import { initCommand, initFiles } from "../../src/runtime/image.js";
+import { GATE_PATH, type ExitStatus, type InitKind, type RuntimeKind } from "../../src/runtime/runtime.js";
 
 // One trial the way src/scenario/trial.ts runs it (container with the gate, observer
 // attached before the release, the driver signalling at an offset), reduced to what the
@@ -30,6 +31,8 @@ export interface KernelTrialOptions {
   sampleHandler?: boolean;
   /** Called with the gate's PID before the observer attaches and the gate is released (a measuring instrument). */
   onGate?: (gatePid: number) => Promise<void>;
+  /** What is PID 1 (default: the probe itself). */
+  init?: InitKind;
   /** Probe name under go-probes (default sigterm). */
   probe?: string;
 }
@@ -63,10 +66,10 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
   const container = await createRuntime(o.runtime).create({
     runId: o.runId,
     trialId: o.trialId,
-    image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }] },
-    command: ["/probe", ...(o.probeArgs ?? [])],
+    image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }, ...(await initFiles(o.init ?? "none"))] },
+    command: initCommand(o.init ?? "none", ["/probe", ...(o.probeArgs ?? [])]),
     env: {},
-    init: "none",
+    init: o.init ?? "none",
   });
   let attachment: Attachment<KernelRecord> | null = null;
   const streamed: KernelRecord[] = [];
