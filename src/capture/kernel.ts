@@ -184,11 +184,11 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
     // Signals first, then the tree: a fork that precedes a signal to its child in time is
     // then already read (and the child known) when that signal is looked at.
     const round = async (): Promise<boolean> => {
-      const sigText = await streams.signals.read();
-      const treeText = await streams.tree.read();
-      emit(treeText);
-      emit(sigText);
-      return sigText.length + treeText.length > 0;
+      const sigRecords = await streams.signals.read();
+      const treeRecords = await streams.tree.read();
+      emit(treeRecords);
+      emit(sigRecords);
+      return sigRecords.length + treeRecords.length > 0;
     };
     let stopping = false;
     let failure: unknown = null;

@@ -62,10 +62,8 @@ export function parseKernelText(text: string): KernelRecord[] {
   const state: KernelParserState = { clockOffsetUs: null, uprobes: new Map(), partial: "" };
   for (const line of lines) {
     if (line.startsWith(HEADER_PREFIX)) readHeaderUprobes(parseHeaderJson(line), state.uprobes);
-    else if (state.clockOffsetUs === null && line.includes(CLOCK_MARKER_PREFIX)) {
-      const r = parseKernelLine(line, state);
-      if (r?.kind === "marker" && r.realtimeNs !== null) state.clockOffsetUs = clockOffset(r.realtimeNs, r.line);
-    }
+    // Parsing the marker's line sets the offset (see tracing_mark_write below).
+    else if (state.clockOffsetUs === null && line.includes(CLOCK_MARKER_PREFIX)) parseKernelLine(line, state);
   }
   const parser = createKernelParser(state);
   return lines.flatMap((line) => parser.push(line));
