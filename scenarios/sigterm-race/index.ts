@@ -44,7 +44,7 @@ export default defineScenario<SigtermRequest>({
   targets: ["binary", "image"],
   inits: ["none", "tini", "dumb-init", "docker-init"],
   defaultInits: ["none", "tini", "dumb-init"],
-  observers: { supported: ["strace"], defaultSets: [[], ["strace"]] },
+  observers: { supported: ["strace", "kernel"], defaultSets: [[], ["kernel"], ["strace"]] },
   axes: {},
   options: {
     offsets: { flag: "--offsets <µs,...>", description: "send SIGTERM at these µs after the exec instead of aiming at each phase", parse: parseOffsets },

@@ -27,7 +27,7 @@ import { HarnessError, isHarnessError } from "../errors.js";
 import { createKernelParser, HEADER_PREFIX, parseKernelText } from "../parse/kernel.js";
 import { describeKernelRecord } from "../parse/kernel-describe.js";
 import { KernelRecord } from "../parse/kernel-records.js";
-import { createTrialTree } from "../parse/kernel-tree.js";
+import { createTrialTree, rootPidsOf, selectTrialRecords } from "../parse/kernel-tree.js";
 import { hostGoArch } from "../probe/go-toolchain.js";
 import { buildProbe } from "../probe/build.js";
 import { onCleanup } from "../runtime/cleanup.js";
@@ -80,8 +80,11 @@ export const kernelObserver: Observer<KernelRecord> = {
   record: KernelRecord,
   needs: checkKernelObserver,
   attach: attachKernel,
+  // The signals instance also caught what other processes of the host were sent; a
+  // trial's records are those of its own process tree (kernel-tree.ts).
   parse(raw) {
-    return [KERNEL_RAW.tree, KERNEL_RAW.signals].flatMap((name) => (raw[name] === undefined ? [] : parseKernelText(raw[name])));
+    const records = [KERNEL_RAW.tree, KERNEL_RAW.signals].flatMap((name) => (raw[name] === undefined ? [] : parseKernelText(raw[name])));
+    return selectTrialRecords(records, rootPidsOf(records));
   },
   describe: describeKernelRecord,
   timeUs: (r) => r.tsUs,

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
 import { observerFor } from "../capture/observers.js";
+import { sweepDeadInstances } from "../capture/tracefs.js";
 import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
 import { HarnessError, isHarnessError } from "../errors.js";
@@ -62,7 +63,8 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const runtime = createRuntime(options.runtime, launchers);
   progress({ kind: "step", message: `checking the ${runtime.kind} runtime` });
   await runtime.preflight();
-  const swept = await runtime.sweep();
+  // A dead harness's tracefs instances and uprobes go whatever this run observes.
+  const swept = (await runtime.sweep()) + (await sweepDeadInstances().catch(() => 0));
   if (swept > 0) progress({ kind: "step", message: `removed ${swept} leftover(s) of an earlier run that died` });
   for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).needs();
 

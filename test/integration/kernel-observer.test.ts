@@ -17,6 +17,7 @@ import { isHarnessError } from "../../src/errors.js";
 import type { KernelRecord, KernelRecordOf } from "../../src/parse/kernel-records.js";
 import { buildProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
+import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
@@ -62,7 +63,7 @@ const cases: RuntimeKind[] = ["namespace", "docker"];
 
 describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
   describe.each(cases)("%s runtime", async (kind) => {
-    const skipped = await unavailable(() => createRuntime(kind).preflight());
+    const skipped = await unavailable(() => createRuntime(kind, launchers).preflight());
 
     describe.skipIf(skipped !== null)(skipped ?? "available", () => {
       it("SIGTERM at offset 0 reaches PID 1 before Go's handler: the kernel drops it (ignored); SIGKILL ends it", async () => {
@@ -224,7 +225,7 @@ async function startAttachedHarness() {
 /** A container with its gate closed and the kernel observer attached; removed on detach. */
 async function attachToIdleTrial() {
   const [gate, probe] = await Promise.all([buildProbe("gate"), buildProbe("sigterm")]);
-  const container = await createRuntime("namespace").create({
+  const container = await createRuntime("namespace", launchers).create({
     runId,
     trialId: `idle${trials++}`,
     image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }] },

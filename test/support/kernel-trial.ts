@@ -6,6 +6,7 @@ import type { Attachment } from "../../src/capture/observer.js";
 import type { KernelRecord } from "../../src/parse/kernel-records.js";
 import { selectTrialRecords } from "../../src/parse/kernel-tree.js";
 import { buildProbe } from "../../src/probe/build.js";
+import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { initCommand, initFiles } from "../../src/runtime/image.js";
 import { GATE_PATH, type ExitStatus, type InitKind, type RuntimeKind } from "../../src/runtime/runtime.js";
@@ -63,7 +64,7 @@ export interface KernelTrialResult {
 export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrialResult> {
   const [gate, driver, probe] = await Promise.all([buildProbe("gate"), buildProbe("driver"), buildProbe(o.probe ?? "sigterm")]);
   await mkdir(o.dir, { recursive: true });
-  const container = await createRuntime(o.runtime).create({
+  const container = await createRuntime(o.runtime, launchers).create({
     runId: o.runId,
     trialId: o.trialId,
     image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }, ...(await initFiles(o.init ?? "none"))] },
