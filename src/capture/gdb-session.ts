@@ -36,6 +36,8 @@ export interface CommandOptions {
 export type ContinueOutcome =
   | { kind: "hit"; text: string }
   | { kind: "exited"; text: string }
+  /** Stopped for something else, e.g. a signal gdb was told to stop on. */
+  | { kind: "stopped"; text: string }
   /** Nothing happened within the bound: gdb was interrupted, the target is stopped again. */
   | { kind: "timeout"; text: string };
 
@@ -162,8 +164,10 @@ class PtyGdbSession implements GdbSession {
     if (stopped) {
       this.busy = false;
       const text = this.answer("continue");
-      if (/^\[Inferior \d+ \(process \d+\) exited/m.test(text) || this.exited) return { kind: "exited", text };
-      return { kind: "hit", text };
+      if (/^(?:\[Inferior \d+ \(process \d+\) exited|Program terminated with signal|The program no longer exists)/m.test(text) || this.exited) {
+        return { kind: "exited", text };
+      }
+      return { kind: /hit (?:Temporary b|B)reakpoint \d+|^(?:Temporary b|B)reakpoint \d+, /m.test(text) ? "hit" : "stopped", text };
     }
     return { kind: "timeout", text: await this.interrupt() };
   }
