@@ -36,7 +36,7 @@ export function integerValue(text: string): number | string {
 class ValueSyntax extends Error {}
 
 const INTEGER = /^-?(?:0x[0-9a-fA-F]+|\d+)(?![\w.])/;
-const FLOAT = /^-?(?:\d+\.\d*(?:e[-+]?\d+)?|\d+e[-+]?\d+|inf|nan\(0x[0-9a-f]+\))/;
+const FLOAT = /^-?(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+|inf|nan\(0x[0-9a-f]+\))/;
 const SYMBOL = /^<([^<>]*(?:<[^<>]*>[^<>]*)*)>/;
 const REPEATS = /^<repeats (\d+) times>/;
 const CHAR = /^'(?:[^'\\]|\\[0-7]{1,3}|\\.)+'/;
