@@ -35,7 +35,7 @@ export function integerValue(text: string): number | string {
 
 class ValueSyntax extends Error {}
 
-const INTEGER = /^-?(?:0x[0-9a-fA-F]+|\d+)(?![\w.])/;
+const INTEGER = /^-?(?:0x[0-9a-fA-F]+|\d+)(?!\w|\.\d)/;
 const FLOAT = /^-?(?:\d+\.\d+(?:e[-+]?\d+)?|\d+e[-+]?\d+|inf|nan\(0x[0-9a-f]+\))/;
 const SYMBOL = /^<([^<>]*(?:<[^<>]*>[^<>]*)*)>/;
 const REPEATS = /^<repeats (\d+) times>/;
