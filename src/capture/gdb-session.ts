@@ -49,6 +49,8 @@ export interface GdbSession {
   run(command: string, options?: CommandOptions): Promise<string>;
   /** Sets a breakpoint at location, continues, and waits (bounded) for a hit or the target's exit. */
   continueUntilBreakpoint(location: string, options?: CommandOptions): Promise<ContinueOutcome>;
+  /** Lets the target run (`continue`) without waiting for a stop; interrupt() or detach() ends the run. */
+  resume(options?: CommandOptions): Promise<void>;
   /** Ctrl-C: stops a running target and returns gdb's report of the stop. */
   interrupt(options?: CommandOptions): Promise<string>;
   /** Detaches, leaving the target running, and ends gdb. Idempotent; never throws. */
@@ -170,6 +172,19 @@ class PtyGdbSession implements GdbSession {
       return { kind: /hit (?:Temporary b|B)reakpoint \d+|^(?:Temporary b|B)reakpoint \d+, /m.test(text) ? "hit" : "stopped", text };
     }
     return { kind: "timeout", text: await this.interrupt() };
+  }
+
+  async resume(options: CommandOptions = {}): Promise<void> {
+    this.requireReady("continue");
+    this.send("continue\n");
+    this.busy = true;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    // gdb says "Continuing." once the threads run again; a prompt instead means it refused.
+    const said = await this.waitFor(() => /^Continuing\.\r?$/m.test(this.text.slice(this.mark)) || this.atPrompt() || this.exited, timeoutMs);
+    if (!said || this.atPrompt() || this.exited) {
+      if (this.atPrompt()) this.busy = false;
+      throw new HarnessError("TRIAL_FAILED", `gdb could not resume PID ${this.pid} within ${timeoutMs} ms: ${tail(this.text.slice(this.mark))}`);
+    }
   }
 
   async interrupt(options: CommandOptions = {}): Promise<string> {
