@@ -221,8 +221,9 @@ function readThreads(records: readonly GdbRecord[]): GoThreadState[] {
     if (r.kind === "registers" && r.thread !== null && r.registers.rsp !== undefined) entry(r.thread).rsp = r.registers.rsp;
     if (r.kind === "value" && r.thread !== null && r.expr?.startsWith("$gp")) entry(r.thread).values.set(r.expr, r.value);
   }
+  // A thread counts once its rsp and at least one of its stacks were read.
   return [...byThread.entries()]
-    .filter(([, e]) => e.rsp !== null)
+    .filter(([, e]) => e.rsp !== null && e.values.size > 0)
     .sort(([a], [b]) => a - b)
     .map(([thread, e]) => {
       const stack = range(e.values.get("$gp->stack"));

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { parseStraceFile } from "../../capture/strace-file.js";
 import { HarnessError } from "../../errors.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
+import { registerParseGdb } from "./parse-gdb.js";
 
 const EXAMPLES = `
 Examples:
@@ -30,6 +31,7 @@ export function register(program: Command): void {
       if (options.json === true) await printJson(files);
       else await printFailureTable(files);
     });
+  registerParseGdb(parse);
 }
 
 async function printJson(files: string[]): Promise<void> {
