@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../runtime/cleanup.js";
+import { isAlive } from "../runtime/procfs.js";
 import { resolveTool } from "./tools.js";
 
 // gdb's console interface driven through a pseudo-terminal: what the harness saves is
@@ -126,7 +127,8 @@ class PtyGdbSession implements GdbSession {
     if (/ptrace: Operation not permitted/.test(said)) {
       throw new HarnessError(
         "PTRACE_DENIED",
-        `gdb may not attach to PID ${this.pid} (Operation not permitted): run as root, or allow ptrace (sysctl kernel.yama.ptrace_scope=0, or grant CAP_SYS_PTRACE)`,
+        `gdb may not attach to PID ${this.pid} (Operation not permitted): another tracer (strace, gdb) may hold it; ` +
+          "otherwise run as root, or allow ptrace (sysctl kernel.yama.ptrace_scope=0, or grant CAP_SYS_PTRACE)",
       );
     }
     if (/ptrace: No such process/.test(said)) throw new HarnessError("TRIAL_FAILED", `gdb cannot attach to PID ${this.pid}: no such process`);
@@ -166,7 +168,9 @@ class PtyGdbSession implements GdbSession {
     if (stopped) {
       this.busy = false;
       const text = this.answer("continue");
-      if (/^(?:\[Inferior \d+ \(process \d+\) exited|Program terminated with signal|The program no longer exists)/m.test(text) || this.exited) {
+      // A target killed while gdb resumes it (inserting breakpoints) leaves only "Command
+      // aborted."; /proc tells whether it is gone (a zombie gdb has not reaped counts as gone).
+      if (/^(?:\[Inferior \d+ \(process \d+\) exited|Program terminated with signal|The program no longer exists)/m.test(text) || this.exited || !(await isAlive(this.pid))) {
         return { kind: "exited", text };
       }
       return { kind: /hit (?:Temporary b|B)reakpoint \d+|^(?:Temporary b|B)reakpoint \d+, /m.test(text) ? "hit" : "stopped", text };

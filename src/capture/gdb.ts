@@ -26,7 +26,11 @@ export interface GdbAttachment extends Attachment<GdbRecord> {
   session(pid?: number): Promise<GdbSession>;
 }
 
-export function createGdbObserver(options: GdbObserverOptions = {}): Observer<GdbRecord> & { attach(target: ObserverTarget): Promise<GdbAttachment> } {
+export interface GdbObserver extends Observer<GdbRecord> {
+  attach(target: ObserverTarget): Promise<GdbAttachment>;
+}
+
+export function createGdbObserver(options: GdbObserverOptions = {}): GdbObserver {
   return {
     name: "gdb",
     summary: "gdb (ptrace, through node-pty): stops the target at the scenario's checkpoints and reads Go runtime state",

@@ -5,7 +5,8 @@ import type { GdbValue } from "../parse/gdb-value.js";
 // exists on go1.26 and go1.27 (runtime/sigqueue.go, os/signal/signal.go, runtime/runtime2.go):
 //   'runtime.sig'          {note, mask, wanted, ignored, recv: [3]uint32, state, delivering: atomic.Uint32, inuse: bool}
 //   'os/signal.handlers'   {Mutex, m: map, ref: [65]int64, stopping: slice}
-//   g.stack {lo, hi}, g.m.g0.stack, g.m.gsignal.stack, g.m.procid (the thread's TID)
+//   g.stack {lo, hi}, g.m.g0.stack, g.m.gsignal.stack, g.m.procid (the thread's TID as the
+//   program sees it: in a container that is its PID namespace's number, not gdb's host LWP)
 // There is no `runtime.sighandlers` symbol (claim S4 names one that never existed).
 
 /** A snapshot's process-wide reads, in order; the first one also tells whether there is DWARF. */
@@ -129,6 +130,7 @@ export interface GoThreadState {
   stack: Range | null;
   g0: Range | null;
   gsignal: Range | null;
+  /** gettid() inside the program's PID namespace (1 for a container's PID 1), while lwp is the host's. */
   procid: number | null;
   /** Where $rsp is: on the M's g0 stack, its signal stack, or the goroutine's stack. */
   on: StackRegion;

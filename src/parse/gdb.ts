@@ -24,7 +24,7 @@ const NEW_THREAD = /^\[New (.*)\]$/;
 const THREAD_EXITED = /^\[(.*) exited\]$/;
 const INFERIOR_EXIT = /^\[Inferior \d+ \(process (\d+)\) exited (?:normally|with code (\d+))\]$/;
 const TERMINATED = /^Program terminated with signal (SIG\w+), /;
-const WARNING = /^(?:warning|Warning): (.*)$/;
+const WARNING = /^(?:warning|Warning):(?: .*)?$/;
 const LWP = /LWP (\d+)/;
 
 /** gdb's answers that are refusals, whatever the command. */
@@ -46,6 +46,7 @@ const ERRORS = [
   /^ptrace: /,
   /^Could not attach /,
   /^Cannot /,
+  /^Command aborted\.$/,
 ];
 
 /** Lines gdb prints that carry nothing to extract; kept as notes. */
@@ -73,6 +74,7 @@ const CHATTER = [
   /^Starting program: /,
   /^Kill the program being debugged/,
   /^The program no longer exists\.$/,
+  /^process \d+ is executing new program: /,
   /^\[Current thread is /,
 ];
 
@@ -219,7 +221,8 @@ export function createGdbParser(): GdbParser {
   };
 
   const pushLine = (raw: string): GdbRecord[] => {
-    const line = raw.replace(/\r+$/, "").replace(/^\r+/, "");
+    // The terminal echoes Ctrl-C as ^C, and gdb's next output may follow it on the same line.
+    const line = raw.replace(/\r+$/, "").replace(/^\r+/, "").replace(/^\^C(?=.)/, "");
     const out: GdbRecord[] = [];
     const prompt = line.match(PROMPT);
     if (prompt) {
