@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../runtime/cleanup.js";
@@ -66,7 +66,13 @@ export interface GdbSession {
 export async function attachGdb(pid: number, options: GdbAttachOptions): Promise<GdbSession> {
   const gdb = await resolveTool("gdb");
   const argv = [gdb, "-nx", "-q", ...INIT_SETTINGS.flatMap((s) => ["-iex", s]), "-p", String(pid)];
-  const log = createWriteStream(options.logPath);
+  let fd: number;
+  try {
+    fd = openSync(options.logPath, "w");
+  } catch (err) {
+    throw new HarnessError("TRIAL_FAILED", `cannot write the gdb transcript ${options.logPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  const log = createWriteStream("", { fd });
   const pty = spawn(argv[0]!, argv.slice(1), { cols: 4096, rows: 24, env: { ...process.env, TERM: "dumb", LC_ALL: "C" } });
   const session = new PtyGdbSession(pid, argv, pty, log);
   const forget = onCleanup(() => session.detach());
@@ -85,7 +91,8 @@ class PtyGdbSession implements GdbSession {
   private text = "";
   /** Index in `text` where the output of the command in flight starts. */
   private mark = 0;
-  private waiter: (() => void) | null = null;
+  /** Who waits for more output (a command in flight, and an interrupt() or detach() meanwhile). */
+  private readonly waiters = new Set<() => void>();
   private exited = false;
   private readonly exit: Promise<void>;
   private endListeners: (() => void)[] = [];
@@ -99,15 +106,17 @@ class PtyGdbSession implements GdbSession {
     private readonly pty: IPty,
     private readonly log: WriteStream,
   ) {
+    // A full disk must not crash the harness; the transcript in memory still serves the trial.
+    log.on("error", () => undefined);
     pty.onData((chunk) => {
       this.text += chunk;
-      log.write(chunk);
-      this.waiter?.();
+      if (!log.writableEnded) log.write(chunk);
+      for (const w of [...this.waiters]) w();
     });
     this.exit = new Promise((resolve) =>
       pty.onExit(() => {
         this.exited = true;
-        this.waiter?.();
+        for (const w of [...this.waiters]) w();
         for (const fn of this.endListeners) fn();
         resolve();
       }),
@@ -220,7 +229,8 @@ class PtyGdbSession implements GdbSession {
     } finally {
       // A gdb that is gone takes its ptrace attachment with it: the kernel detaches tracees.
       await this.kill();
-      await new Promise<void>((resolve) => this.log.end(resolve));
+      // Bounded: a stream that failed may never report its end.
+      await Promise.race([new Promise<void>((resolve) => this.log.end(resolve)), new Promise((r) => setTimeout(r, 2_000).unref())]);
     }
   }
 
@@ -256,16 +266,17 @@ class PtyGdbSession implements GdbSession {
   private waitFor(done: () => boolean, timeoutMs: number): Promise<boolean> {
     if (done()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        resolve(false);
-      }, timeoutMs);
-      this.waiter = () => {
+      const waiter = (): void => {
         if (!done()) return;
         clearTimeout(timer);
-        this.waiter = null;
+        this.waiters.delete(waiter);
         resolve(true);
       };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(waiter);
     });
   }
 }

@@ -80,6 +80,17 @@ describe.each(["go1.26.8", "go1.27.3"])("runtime state captured on %s", (go) => 
 });
 
 describe("readGoRuntime", () => {
+  it.each(["go1.26.8", "go1.27.3"])("reads a namespace PID 1 (%s): procid counts in the container's PID namespace, lwp on the host", (go) => {
+    const [snap] = splitSnapshots(parse(`namespace-pid1-${go}.log`));
+    const reading = readGoRuntime(snap!);
+    if (reading.kind !== "read") throw new Error(reading.reason);
+    expect(reading.sig?.wanted).toEqual(["SIGUSR1", "SIGTERM"]);
+    const main = reading.threads.find((t) => t.thread === 1)!;
+    expect(main.procid).toBe(1);
+    expect(main.lwp).toBeGreaterThan(1);
+    expect(main.on).toBe("g0");
+  });
+
   it("says there is no DWARF for a binary linked with -s -w", () => {
     expect(readGoRuntime(parse("signotify-stripped-go1.26.8.log"))).toEqual({ kind: "no-dwarf", reason: NO_DWARF });
   });

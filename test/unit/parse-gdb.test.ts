@@ -20,6 +20,7 @@ describe("gdb transcripts", () => {
       expect(CAPTURES).toContain(`signotify-${go}.log`);
       expect(CAPTURES).toContain(`signotify-killed-${go}.log`);
       expect(CAPTURES).toContain(`pasted-batch-${go}.txt`);
+      expect(CAPTURES).toContain(`namespace-pid1-${go}.log`);
     }
     expect(CAPTURES.some((f) => f.startsWith("signotify-stripped-"))).toBe(true);
   });
@@ -71,7 +72,8 @@ describe.each(GO_VERSIONS)("the signal flow captured on %s", (go) => {
     const start = records.findIndex((r) => r.kind === "command" && r.command === "thread apply all bt");
     const end = records.findIndex((r, i) => i > start && r.kind === "command");
     const bts = ofKind(records.slice(start, end), "backtrace");
-    const threads = ofKind(records, "threads")[0]!.threads.map((t) => t.id);
+    // The thread list of the snapshot that follows: the runtime may start a thread meanwhile.
+    const threads = ofKind(records.slice(end), "threads")[0]!.threads.map((t) => t.id);
     expect(bts.map((b) => b.thread).sort((a, b) => a! - b!)).toEqual(threads);
   });
 
@@ -93,6 +95,17 @@ describe.each(GO_VERSIONS)("the signal flow captured on %s", (go) => {
     expect(m.printlock).toBe(0);
     const loc = values.find((v) => v.expr === "'time.localLoc'")!.value as Record<string, unknown>;
     expect(loc.name).toEqual({ address: 0, string: "" });
+  });
+});
+
+describe.each(GO_VERSIONS)("the observer's capture of a namespace PID 1 on %s", (go) => {
+  const records = parse(`namespace-pid1-${go}.log`);
+
+  it("follows the gate's execve and stops the probe with Ctrl-C", () => {
+    expect(records).toContainEqual({ kind: "note", text: expect.stringMatching(/^process \d+ is executing new program: .*\/probe$/) });
+    expect(ofKind(records, "signal-stop")).toEqual([{ kind: "signal-stop", thread: 1, signal: "SIGINT" }]);
+    // gdb says it is in another PID namespace than its target, and works all the same.
+    expect(ofKind(records, "warning").map((w) => w.text)).toContainEqual(expect.stringMatching(/different PID namespaces/));
   });
 });
 
