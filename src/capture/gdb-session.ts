@@ -1,4 +1,5 @@
 import { createWriteStream, openSync, type WriteStream } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../runtime/cleanup.js";
@@ -73,7 +74,9 @@ export async function attachGdb(pid: number, options: GdbAttachOptions): Promise
     throw new HarnessError("TRIAL_FAILED", `cannot write the gdb transcript ${options.logPath}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
   }
   const log = createWriteStream("", { fd });
-  const pty = spawn(argv[0]!, argv.slice(1), { cols: 4096, rows: 24, env: { ...process.env, TERM: "dumb", LC_ALL: "C" } });
+  // encoding null: node-pty hands over the bytes, so the file gets them untouched even when a
+  // value holds invalid UTF-8 (a Go string is any bytes); the text view decodes them apart.
+  const pty = spawn(argv[0]!, argv.slice(1), { cols: 4096, rows: 24, encoding: null, env: { ...process.env, TERM: "dumb", LC_ALL: "C" } });
   const session = new PtyGdbSession(pid, argv, pty, log);
   const forget = onCleanup(() => session.detach());
   session.onEnd(forget);
@@ -108,8 +111,11 @@ class PtyGdbSession implements GdbSession {
   ) {
     // A full disk must not crash the harness; the transcript in memory still serves the trial.
     log.on("error", () => undefined);
-    pty.onData((chunk) => {
-      this.text += chunk;
+    const decoder = new StringDecoder("utf8");
+    // With encoding null node-pty emits Buffers, whatever its typings say.
+    pty.onData((data: string | Buffer) => {
+      const chunk = typeof data === "string" ? Buffer.from(data) : data;
+      this.text += decoder.write(chunk);
       if (!log.writableEnded) log.write(chunk);
       for (const w of [...this.waiters]) w();
     });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createGdbObserver, GDB_LOG } from "../../src/capture/gdb.js";
 import { GdbRecord, type GdbRecordOf } from "../../src/parse/gdb-records.js";
 import { parseGdbText } from "../../src/parse/gdb.js";
 
@@ -114,5 +115,23 @@ describe.each(GO_VERSIONS)("a target killed during a continue on %s", (go) => {
     const records = parse(`signotify-killed-${go}.log`);
     expect(ofKind(records, "exited")).toEqual([{ kind: "exited", pid: null, exitCode: null, signal: "SIGKILL" }]);
     expect(ofKind(records, "thread-event").filter((e) => e.event === "exited").length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe("the gdb observer's offline half", () => {
+  const observer = createGdbObserver();
+
+  it.each(CAPTURES.filter((f) => f.endsWith(".log")))("parses %s from its raw files and describes every record on one line", (file) => {
+    const records = observer.parse({ [GDB_LOG]: readFileSync(join(DIR, file), "utf8") });
+    expect(records).toEqual(parse(file));
+    for (const r of records) {
+      expect(observer.record.safeParse(r).success).toBe(true);
+      expect(observer.describe(r)).toMatch(/^\S.*\S$/);
+      expect(observer.describe(r)).not.toMatch(/\n/);
+    }
+  });
+
+  it("has nothing to parse when the trial never attached gdb", () => {
+    expect(observer.parse({})).toEqual([]);
   });
 });
