@@ -137,6 +137,11 @@ describe.skipIf(skipped !== null)("gdb session", () => {
     expect(queued.sig).toMatchObject({ mask: ["SIGUSR1"], recv: [], state: "idle" });
     await session.run("set scheduler-locking off");
     await session.run("delete");
+    // Once the receiver runs, os/signal's loop takes the signal: the queue is empty again.
+    expect((await session.continueUntilBreakpoint("'os/signal.process'", { timeoutMs: 5_000 })).kind).toBe("hit");
+    await session.run("delete");
+    const drained = read((await snapshot(session, pid)).runtime);
+    expect(drained.sig).toMatchObject({ mask: [], recv: [], wanted: ["SIGUSR1", "SIGTERM"] });
 
     await attachment.detach();
     expect(session.alive()).toBe(false);
