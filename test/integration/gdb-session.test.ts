@@ -21,6 +21,7 @@ import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive } from "../../src/runtime/procfs.js";
+import { forensicsTmp } from "../../src/runtime/run-dir.js";
 import { GATE_PATH } from "../../src/runtime/runtime.js";
 
 const CI = process.env.CI === "true";
@@ -65,6 +66,7 @@ async function waitReady(stdout: () => Promise<string>, timeoutMs = 10_000): Pro
 describe.skipIf(skipped !== null)("gdb session", () => {
   let probe: BuiltProbe, gate: BuiltProbe, driver: BuiltProbe;
   let dir: string;
+  const runId = `gdb-${process.pid}-${Date.now().toString(36)}`;
 
   beforeAll(async () => {
     [probe, gate, driver] = await Promise.all([buildProbe("signotify"), buildProbe("gate"), buildProbe("driver")]);
@@ -73,6 +75,8 @@ describe.skipIf(skipped !== null)("gdb session", () => {
   afterAll(async () => {
     await runCleanups();
     await rm(dir, { recursive: true, force: true });
+    // The run dir itself goes when its harness exits; vitest may end this worker abruptly.
+    await rm(join(forensicsTmp(), runId), { recursive: true, force: true });
   });
 
   /** The probe as a plain host process, killed after the test. */
@@ -89,7 +93,7 @@ describe.skipIf(skipped !== null)("gdb session", () => {
 
   it("follows the gate into PID 1 of a namespace container and sees SIGUSR1 go through sig.mask; detach leaves it running", async () => {
     const container = await runtime.create({
-      runId: `gdb-${process.pid}-${Date.now().toString(36)}`,
+      runId,
       trialId: "t0",
       image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }] },
       command: ["/probe"],
