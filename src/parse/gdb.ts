@@ -105,7 +105,7 @@ export function createGdbParser(): GdbParser {
   let open: Open | null = null;
 
   type Open =
-    | { kind: "value"; expr: string | null; history: number; text: string; depth: number }
+    | { kind: "value"; expr: string | null; history: number; text: string }
     | { kind: "threads"; rows: GdbRecordOf<"threads">["threads"] }
     | { kind: "registers"; registers: Record<string, string> }
     | { kind: "backtrace"; frames: GdbFrame[] }
@@ -142,7 +142,7 @@ export function createGdbParser(): GdbParser {
   const classify = (line: string): GdbRecord[] => {
     let m: RegExpMatchArray | null;
     if ((m = line.match(HISTORY))) {
-      open = { kind: "value", expr: printedExpr(), history: Number(m[1]), text: "", depth: 0 };
+      open = { kind: "value", expr: printedExpr(), history: Number(m[1]), text: "" };
       return continueValue(m[2]!);
     }
     if (THREADS_HEADER.test(line)) {
@@ -216,8 +216,7 @@ export function createGdbParser(): GdbParser {
   const continueValue = (piece: string): GdbRecord[] => {
     if (open?.kind !== "value") return [];
     open.text += (open.text === "" ? "" : " ") + piece.trim();
-    open.depth = braceDepth(open.text);
-    return open.depth > 0 ? [] : close();
+    return braceDepth(open.text) > 0 ? [] : close();
   };
 
   const pushLine = (raw: string): GdbRecord[] => {
@@ -242,7 +241,8 @@ export function createGdbParser(): GdbParser {
       if (open?.kind !== "value") out.push(...close());
       return out;
     }
-    if (open?.kind === "value") return continueValue(line);
+    // A value whose braces never balance (a cut paste) ends where the next value, frame or table begins.
+    if (open?.kind === "value" && !HISTORY.test(line) && !FRAME.test(line) && !THREADS_HEADER.test(line)) return continueValue(line);
     if (open?.kind === "threads") {
       const row = line.match(THREAD_ROW);
       if (row) {

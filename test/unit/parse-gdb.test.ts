@@ -135,3 +135,16 @@ describe("the gdb observer's offline half", () => {
     expect(observer.parse({})).toEqual([]);
   });
 });
+
+describe("pasted text cut short", () => {
+  it("ends a value that never closes at the next value, and says why it is unparsed", () => {
+    const text = readFileSync(join(DIR, "pasted-batch-go1.27.3.txt"), "utf8");
+    // The paste loses the end of $1: from its `inuse` line up to $2.
+    const cut = text.replace(/\n {2}inuse = true\n\}\n/, "\n");
+    expect(cut).not.toBe(text);
+    const records = parseGdbText(cut);
+    expect(ofKind(records, "unparsed")).toEqual([{ kind: "unparsed", text: expect.stringMatching(/^\$1 = \{/), reason: expect.stringMatching(/^value: /) }]);
+    expect(ofKind(records, "value").map((v) => v.history)).toEqual([2]);
+    expect(ofKind(records, "backtrace").length).toBe(ofKind(parse("pasted-batch-go1.27.3.txt"), "backtrace").length);
+  });
+});
