@@ -243,8 +243,14 @@ export function createGdbParser(): GdbParser {
     }
     // A value whose braces never balance (a cut paste) ends where the next value, frame or table begins.
     if (open?.kind === "value" && !HISTORY.test(line) && !FRAME.test(line) && !THREADS_HEADER.test(line)) return continueValue(line);
+    // gdb -batch 2>&1 interleaves stderr (source-file notes, warnings) into the threads table:
+    // a row after such a line goes on in a table of its own.
+    const row = line.match(THREAD_ROW);
+    if (row && open?.kind !== "threads" && open?.kind !== "value") {
+      out.push(...close());
+      open = { kind: "threads", rows: [] };
+    }
     if (open?.kind === "threads") {
-      const row = line.match(THREAD_ROW);
       if (row) {
         const id = Number(row[2]);
         const target = row[3]!;

@@ -91,8 +91,8 @@ describe("readGoRuntime", () => {
     expect(main.on).toBe("g0");
   });
 
-  it("says there is no DWARF for a binary linked with -s -w", () => {
-    expect(readGoRuntime(parse("signotify-stripped-go1.26.8.log"))).toEqual({ kind: "no-dwarf", reason: NO_DWARF });
+  it.each(["go1.26.8", "go1.27.3"])("says there is no DWARF for a binary linked with -s -w (%s)", (go) => {
+    expect(readGoRuntime(parse(`signotify-stripped-${go}.log`))).toEqual({ kind: "no-dwarf", reason: NO_DWARF });
   });
 
   it("ignores what gdb prints from the executable file after the target died", () => {
