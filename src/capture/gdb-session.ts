@@ -49,11 +49,15 @@ export interface GdbSession {
   readonly argv: readonly string[];
   /** Runs one console command and returns what gdb answered (without the echo and the prompt). */
   run(command: string, options?: CommandOptions): Promise<string>;
-  /** Sets a breakpoint at location, continues, and waits (bounded) for a hit or the target's exit. */
+  /**
+   * Sets a breakpoint at location (`runtime.sighandler if sig == 10` works), continues, and
+   * waits (bounded) for a hit or the target's exit; on timeout the target is interrupted.
+   * The breakpoint stays set: `run("delete")` when the checkpoint is done.
+   */
   continueUntilBreakpoint(location: string, options?: CommandOptions): Promise<ContinueOutcome>;
   /** Lets the target run (`continue`) without waiting for a stop; interrupt() or detach() ends the run. */
   resume(options?: CommandOptions): Promise<void>;
-  /** Ctrl-C: stops a running target and returns gdb's report of the stop. */
+  /** Ctrl-C: stops a running target (after resume()) and returns what gdb said since; "" when it is stopped already. */
   interrupt(options?: CommandOptions): Promise<string>;
   /** Detaches, leaving the target running, and ends gdb. Idempotent; never throws. */
   detach(): Promise<void>;
@@ -208,6 +212,8 @@ class PtyGdbSession implements GdbSession {
 
   async interrupt(options: CommandOptions = {}): Promise<string> {
     if (this.exited) throw new HarnessError("TRIAL_FAILED", `gdb for PID ${this.pid} has exited: ${tail(this.text)}`);
+    // At the prompt the target is stopped already; a Ctrl-C there would only make gdb say "Quit".
+    if (!this.busy) return "";
     this.pty.write("\x03");
     const back = await this.waitFor(() => this.atPrompt() || this.exited, options.timeoutMs ?? INTERRUPT_GRACE_MS);
     if (!back) {
