@@ -192,6 +192,16 @@ describe.skipIf(skipped !== null)("gdb session", () => {
     expect(await isAlive(pid)).toBe(true);
   });
 
+  it("detaches through the cleanup registry (what Ctrl-C runs), even in the middle of a continue", async () => {
+    const { pid } = await hostProbe();
+    const session = await attachGdb(pid, { logPath: join(dir, "cleanup.log") });
+    await session.resume();
+    await runCleanups();
+    expect(session.alive()).toBe(false);
+    expect(await isAlive(pid)).toBe(true);
+    expect(await procStatus(pid, "TracerPid")).toBe("0");
+  });
+
   it("refuses a second tracer with PTRACE_DENIED", async () => {
     const { pid } = await hostProbe();
     const first = await attachGdb(pid, { logPath: join(dir, "first.log") });
