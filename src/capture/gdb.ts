@@ -95,7 +95,7 @@ export function describeGdbRecord(r: GdbRecord): string {
     case "thread-event":
       return `gdb: LWP ${r.lwp ?? "?"} ${r.event}`;
     case "exited":
-      return `gdb: target ${r.pid ?? ""} ${r.signal === null ? `exited with ${r.exitCode}` : `killed by ${r.signal}`}`.replace("  ", " ");
+      return `gdb: target${r.pid === null ? "" : ` ${r.pid}`} ${r.signal === null ? `exited with ${r.exitCode}` : `killed by ${r.signal}`}`;
     case "error":
       return `gdb refused ${r.command ?? "a command"}: ${r.text}`;
     case "warning":
