@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { parseStraceFile } from "../../capture/strace-file.js";
 import { HarnessError } from "../../errors.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
+import { registerParseGdb } from "./parse-gdb.js";
 import { registerParseKernel } from "./parse-kernel.js";
 
 const EXAMPLES = `
@@ -32,6 +33,7 @@ export function register(program: Command): void {
       else await printFailureTable(files);
     });
   registerParseKernel(parse);
+  registerParseGdb(parse);
 }
 
 async function printJson(files: string[]): Promise<void> {
