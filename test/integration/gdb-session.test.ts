@@ -19,6 +19,7 @@ import type { GoRuntimeReading } from "../../src/evidence/go-runtime.js";
 import { parseGdbText } from "../../src/parse/gdb.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
+import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
@@ -28,7 +29,7 @@ const CI = process.env.CI === "true";
 const VITE_NODE = fileURLToPath(new URL("../../node_modules/vite-node/vite-node.mjs", import.meta.url));
 const ATTACH_PID = fileURLToPath(new URL("../fixtures/gdb/attach-pid.ts", import.meta.url));
 const SIGUSR1_BREAK = "runtime.sighandler if sig == 10";
-const runtime = createRuntime("namespace");
+const runtime = createRuntime("namespace", launchers);
 
 async function unavailable(): Promise<string | null> {
   if (CI) return null;
