@@ -1,5 +1,6 @@
 import { HarnessError } from "../errors.js";
 import type { Observer, ObserverName } from "./observer.js";
+import { createGdbObserver } from "./gdb.js";
 import { kernelObserver } from "./kernel.js";
 import { straceObserver } from "./strace.js";
 
@@ -9,6 +10,7 @@ import { straceObserver } from "./strace.js";
 export const OBSERVERS: Partial<Record<ObserverName, Observer<any>>> = {
   strace: straceObserver,
   kernel: kernelObserver,
+  gdb: createGdbObserver(),
 };
 
 export function observerFor(name: ObserverName): Observer<unknown> {

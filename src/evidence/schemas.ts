@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { OBSERVER_NAMES } from "../capture/observer.js";
+import { GdbRecord } from "../parse/gdb-records.js";
 import { KernelRecord } from "../parse/kernel-records.js";
 import { ProbeRecord, StraceRecord } from "../parse/records.js";
 import { INIT_KINDS, RUNTIME_KINDS } from "../runtime/runtime.js";
@@ -96,6 +97,7 @@ export const TrialEvidence = z.object({
   records: z.object({
     strace: z.array(StraceRecord).optional(),
     kernel: z.array(KernelRecord).optional(),
+    gdb: z.array(GdbRecord).optional(),
     probe: z.array(ProbeRecord),
     runtime: z.array(ProbeRecord),
   }),

@@ -91,6 +91,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const container = await ctx.containers.take(id);
 
   const attached: Attachment[] = [];
+  const attachments: Partial<Record<ObserverName, Attachment>> = {};
   try {
     const gatePid = await container.gatePid();
     const { kind, label, programPath, programName, shellForm } = ctx.target;
@@ -106,9 +107,12 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
         trialId: `${ctx.runId}-${id}`,
       });
       attached.push(attachment);
+      attachments[name] = attachment;
       await note("observer", { name, ...attachment.describe() });
     }
 
+    const hook = { variant, request, container, gatePid, pid1: container.pid(), attachments, dir, note };
+    await ctx.scenario.beforeRelease?.(hook);
     const sends = ctx.scenario.sends(request);
     await ctx.containers.quiet();
     const driver = await runDriver(ctx, container, gatePid, init, request, sends);
@@ -119,6 +123,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
       throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
     }
     if (driver.killError) throw new HarnessError("TRIAL_FAILED", `trial ${id}: the driver could not send the signal (${driver.killError}): PID 1 was gone before the offset`);
+    await ctx.scenario.afterSends?.(hook);
 
     const settleMs = ctx.scenario.settleMs(request);
     let status = await container.wait(settleMs);
