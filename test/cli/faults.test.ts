@@ -9,7 +9,9 @@ import { mkdir, readdir, symlink } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CI, ensureBuilt, expectNoCompleteBundle, expectNothingLeft, expectOneErrorLine, GO_BIN_DIR, makeSandbox, runCli, type Sandbox } from "./cli.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { missingRoot, skipUnlessCI } from "../support/prereq.js";
+import { ensureBuilt, expectNoCompleteBundle, expectOneErrorLine, GO_BIN_DIR, makeSandbox, runCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -76,11 +78,7 @@ describe("strace missing", () => {
 describe("Go missing", () => {
   it("with no go on PATH and /usr/local/go hidden, exits 69 with one line naming Go", async (ctx) => {
     // Hiding /usr/local/go takes a private mount namespace: root and util-linux unshare.
-    const usable = process.getuid?.() === 0 && (await execa("unshare", ["--mount", "true"], { reject: false })).exitCode === 0;
-    if (!usable) {
-      expect(CI, "CI=true: this test needs root and unshare(1) to hide Go").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, missingRoot() ?? ((await execa("unshare", ["--mount", "true"], { reject: false })).exitCode === 0 ? null : "unshare(1) --mount, to hide Go"));
     const sandbox = await makeSandbox();
     const PATH = hostPath()
       .filter((d) => !existsSync(join(d, "go")))
@@ -101,10 +99,7 @@ describe("Go missing", () => {
   });
 
   it("with no go on PATH, falls back to /usr/local/go/bin/go and runs", async (ctx) => {
-    if (!existsSync(join(GO_BIN_DIR, "go"))) {
-      expect(CI, "CI=true: Go must be installed at /usr/local/go").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, existsSync(join(GO_BIN_DIR, "go")) ? null : "Go installed at /usr/local/go");
     const sandbox = await makeSandbox();
     const PATH = hostPath()
       .filter((d) => !existsSync(join(d, "go")))

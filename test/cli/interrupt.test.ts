@@ -12,7 +12,9 @@ import Docker from "dockerode";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { readBundle } from "../../src/bundle/read.js";
 import { LABELS } from "../../src/runtime/docker.js";
-import { CI, dockerReachable, ensureBuilt, expectNothingLeft, findLeftovers, makeSandbox, startCli, type RunningCli, type Sandbox } from "./cli.js";
+import { expectNothingLeft, findLeftovers } from "../support/leftovers.js";
+import { CI, dockerReachable, missingDocker, skipUnlessCI } from "../support/prereq.js";
+import { ensureBuilt, makeSandbox, startCli, type RunningCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -101,10 +103,7 @@ describe("interrupting forensics run", () => {
   });
 
   it("SIGINT while the driver runs (docker): exit 130, containers removed", async (ctx) => {
-    if (!(await dockerReachable())) {
-      expect(CI, "CI=true: the Docker engine must be running").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, await missingDocker());
     const sandbox = await makeSandbox();
     const r = await interruptRun(sandbox, "SIGINT", ["--runtime", "docker", "--init", "none,docker-init"], { atDriver: true });
     await expectStoppedCleanly(sandbox, r, "SIGINT", true);
