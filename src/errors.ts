@@ -67,7 +67,10 @@ export function toOutputFault(err: unknown, options: { path?: string; fix?: stri
   if (isHarnessError(err)) return err;
   const e = err as NodeJS.ErrnoException | null;
   const cause = typeof e?.code === "string" ? WRITE_FAULTS[e.code] : undefined;
-  const target = options.path ?? e?.path;
-  if (cause === undefined || target === undefined) return null;
+  if (cause === undefined) return null;
+  // A write(2) through an open handle carries no path; the callers that know it pass it.
+  // Any other pathless errno (kill's EPERM) is no file-system fault.
+  const target = options.path ?? e?.path ?? (e?.syscall === "write" ? "the output (its path went unreported)" : undefined);
+  if (target === undefined) return null;
   return new HarnessError("OUTPUT_FAILED", `cannot write ${target}: ${cause} (${e!.code})${options.fix ? `: ${options.fix}` : ""}`, { cause: err });
 }
