@@ -1,10 +1,13 @@
 // How forensics runs the go command: which binary, which toolchain, and an environment that
 // makes a build a function of its inputs (no GOFLAGS, go.work or host GOARCH leaking in).
 
-import { access, constants } from "node:fs/promises";
+import { access, constants, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { execa } from "execa";
 import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
+import { onCleanup } from "../runtime/cleanup.js";
+import { forensicsTmp } from "../runtime/run-dir.js";
 import { describeGoFailure } from "./go-failure.js";
 
 /** Where the official tarball installs Go; child processes often lack it on PATH. */
@@ -63,24 +66,63 @@ export async function readGoEnv(names: string[], options: GoCommandOptions): Pro
   return JSON.parse(stdout) as Record<string, string>;
 }
 
-/** `go build -o out args…`; a failure is a GO_BUILD_FAILED naming the first error and its fix. */
+/** Prefix of the dirs go builds in (GOTMPDIR), followed by the harness PID: debris once it is dead. */
+export const GO_TMP_PREFIX = "gobuild-";
+
+/**
+ * `go build -o out args…`; a failure is a GO_BUILD_FAILED naming the first error and its fix.
+ * go removes its work dir (~30 MB of $GOTMPDIR/go-build…) only when it exits by itself; a
+ * killed go leaves it. So go works in a dir of ours, removed whatever happens, and runs in
+ * its own process group, so that an interrupt kills its compiler and linker too.
+ */
 export async function runGoBuild(args: string[], out: string, options: GoCommandOptions): Promise<void> {
-  await runGo(["build", "-o", out, ...args], options, `go build ${args.join(" ")} (in ${options.cwd}, ${describeToolchain(options.env)})`);
+  await mkdir(forensicsTmp(), { recursive: true });
+  const tmp = await mkdtemp(join(forensicsTmp(), `${GO_TMP_PREFIX}${process.pid}-`));
+  try {
+    await runGo(
+      ["build", "-o", out, ...args],
+      { ...options, env: { ...options.env, GOTMPDIR: tmp } },
+      `go build ${args.join(" ")} (in ${options.cwd}, ${describeToolchain(options.env)})`,
+      { tmp },
+    );
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
-async function runGo(args: string[], options: GoCommandOptions, what: string): Promise<string> {
+async function runGo(args: string[], options: GoCommandOptions, what: string, group?: { tmp: string }): Promise<string> {
   const { onProgress } = options;
-  const result = await execa(options.go, args, {
+  const child = execa(options.go, args, {
     cwd: options.cwd,
     env: options.env,
     reject: false,
     cancelSignal: options.cancelSignal,
+    detached: group !== undefined,
     stderr: onProgress
       ? function* (line: unknown) {
           onProgress(String(line));
           yield line;
         }
       : "pipe",
+  });
+  const killGroup = () => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const forget = group
+    ? onCleanup(async () => {
+        killGroup();
+        await child;
+        await rm(group.tmp, { recursive: true, force: true });
+      })
+    : () => {};
+  if (group) options.cancelSignal?.addEventListener("abort", killGroup);
+  const result = await child.finally(() => {
+    forget();
+    options.cancelSignal?.removeEventListener("abort", killGroup);
   });
   if (result.failed && result.code === "ENOENT") {
     throw new HarnessError("MISSING_TOOL", `cannot run ${options.go}: install Go 1.21+ (/usr/local/go) or put it on PATH`);
