@@ -3,6 +3,7 @@
 
 import { access, constants, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { InvalidArgumentError } from "commander";
 import { execa } from "execa";
 import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
@@ -28,6 +29,31 @@ export async function resolveGoBinary(): Promise<string> {
       );
     }
   }
+}
+
+/** The oldest Go that builds go-probes/: its go.mod's `go` line (a unit test keeps them equal). */
+export const MIN_GO = "1.21";
+
+/**
+ * Validates `run --go` while the flags are parsed, so a bad value costs no preflight and no
+ * download: a release ("1.27.3", "go1.27.3", "1.27rc1"), at least MIN_GO. Returns it
+ * without the "go" prefix. Commander turns the InvalidArgumentError into a usage error (64).
+ */
+export function parseGoVersionFlag(value: string): string {
+  const m = value.trim().match(/^(?:go)?(\d+)\.(\d+)(?:\.(\d+)|(rc\d+))?$/);
+  if (!m) throw new InvalidArgumentError(`expected a Go release such as 1.27.3 or go1.27.3, got "${value}"`);
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const [minMajor, minMinor] = MIN_GO.split(".").map(Number) as [number, number];
+  const release = `${major}.${minor}${m[3] !== undefined ? `.${m[3]}` : (m[4] ?? "")}`;
+  if (major < minMajor || (major === minMajor && minor < minMinor)) {
+    throw new InvalidArgumentError(`Go ${release} is too old: the probes need Go ≥ ${MIN_GO} (go-probes/go.mod), e.g. ${MIN_GO}.0 or later`);
+  }
+  // Since 1.21, "1.22" is a language version; the first release is 1.22.0, and GOTOOLCHAIN
+  // takes release names only.
+  if (m[3] === undefined && m[4] === undefined) {
+    throw new InvalidArgumentError(`"${value}" is a language version, not a Go release: name a release such as ${major}.${minor}.0 (see https://go.dev/dl/)`);
+  }
+  return release;
 }
 
 /** "1.27.3" or "go1.27.3" → "go1.27.3", the GOTOOLCHAIN spelling; anything else is BAD_INPUT. */
