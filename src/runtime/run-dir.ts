@@ -53,9 +53,15 @@ async function ensureRunDir(runId: string): Promise<string> {
 
 /** Makes the gate's FIFO; Node has no mkfifo(3), coreutils does. */
 export async function makeFifo(path: string): Promise<void> {
-  await execa("mkfifo", ["-m", "0600", path]).catch((err: unknown) => {
-    throw new HarnessError("MISSING_TOOL", `mkfifo ${path} failed (is coreutils installed?): ${String(err)}`, { cause: err });
-  });
+  const result = await execa("mkfifo", ["-m", "0600", path], { reject: false });
+  if (result.failed && result.code === "ENOENT") {
+    throw new HarnessError("MISSING_TOOL", "mkfifo not found on PATH: install coreutils (apt-get install -y coreutils)");
+  }
+  if (result.failed) {
+    // execa's message spans lines (command, then output); mkfifo's own first line says why.
+    const why = result.stderr.trim().split("\n")[0] || `exit ${result.exitCode ?? result.signal}`;
+    throw new HarnessError("TRIAL_FAILED", `cannot make the gate's FIFO ${path}: ${why}`);
+  }
 }
 
 /** Removes run dirs whose owner is dead; returns how many. */

@@ -75,6 +75,19 @@ describe("strace missing", () => {
   });
 });
 
+describe("mkfifo missing", () => {
+  it("exits 69 with one line naming mkfifo and coreutils, and leaves nothing", async () => {
+    const sandbox = await makeSandbox();
+    const PATH = await pathWithout(sandbox, ["mkfifo"]);
+    const r = await runCli(["run", "sigterm-race", "--init", "none", "--strace", "off", "--offsets", "500000", "--out", sandbox.out], { sandbox, env: { PATH } });
+    expect(r.exitCode, r.stderr).toBe(69);
+    const line = expectOneErrorLine(r.stderr, { progress: true });
+    expect(line).toBe("forensics: mkfifo not found on PATH: install coreutils (apt-get install -y coreutils)");
+    await expectNoCompleteBundle(sandbox.out);
+    await expectNothingLeft({ pid: r.pid, sandbox });
+  });
+});
+
 describe("Go missing", () => {
   it("with no go on PATH and /usr/local/go hidden, exits 69 with one line naming Go", async (ctx) => {
     // Hiding /usr/local/go takes a private mount namespace: root and util-linux unshare.
