@@ -1,14 +1,13 @@
 // How forensics runs the go command: which binary, which toolchain, and an environment that
 // makes a build a function of its inputs (no GOFLAGS, go.work or host GOARCH leaking in).
 
-import { access, constants, mkdir, mkdtemp, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { access, constants, rm } from "node:fs/promises";
 import { InvalidArgumentError } from "commander";
 import { execa } from "execa";
 import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../runtime/cleanup.js";
-import { forensicsTmp } from "../runtime/run-dir.js";
+import { makeGoBuildDir } from "../runtime/run-dir.js";
 import { describeGoFailure } from "./go-failure.js";
 
 /** Where the official tarball installs Go; child processes often lack it on PATH. */
@@ -92,9 +91,6 @@ export async function readGoEnv(names: string[], options: GoCommandOptions): Pro
   return JSON.parse(stdout) as Record<string, string>;
 }
 
-/** Prefix of the dirs go builds in (GOTMPDIR), followed by the harness PID: debris once it is dead. */
-export const GO_TMP_PREFIX = "gobuild-";
-
 /**
  * `go build -o out args…`; a failure is a GO_BUILD_FAILED naming the first error and its fix.
  * go removes its work dir (~30 MB of $GOTMPDIR/go-build…) only when it exits by itself; a
@@ -102,8 +98,7 @@ export const GO_TMP_PREFIX = "gobuild-";
  * its own process group, so that an interrupt kills its compiler and linker too.
  */
 export async function runGoBuild(args: string[], out: string, options: GoCommandOptions): Promise<void> {
-  await mkdir(forensicsTmp(), { recursive: true });
-  const tmp = await mkdtemp(join(forensicsTmp(), `${GO_TMP_PREFIX}${process.pid}-`));
+  const tmp = await makeGoBuildDir();
   try {
     await runGo(
       ["build", "-o", out, ...args],

@@ -86,6 +86,10 @@ export interface Runtime {
   /** Throws a HarnessError naming the fix when this runtime cannot work here. */
   preflight(): Promise<void>;
   create(spec: ContainerSpec): Promise<Container>;
-  /** Removes what earlier harness processes left behind (they are dead); returns a count. */
-  sweep(): Promise<number>;
+  /**
+   * Removes what dead harnesses left in this runtime (containers, processes), never a live
+   * one's; returns what it removed, described. Shared debris (run dirs, tracefs) is
+   * removeDebris()'s in debris.ts, which calls this for every runtime.
+   */
+  removeDebris(): Promise<string[]>;
 }
