@@ -55,6 +55,7 @@ const interrupt = (signal: NodeJS.Signals) => {
     await runCleanups();
     await Promise.race([main, sleep(SETTLE_MS)]);
     await runCleanups();
+    // 128 + the signal's number, what a shell reports for a tool the signal killed.
     process.exit(signal === "SIGINT" ? 130 : 143);
   })();
 };
