@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { appendFile, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import { HarnessError, toOutputFault } from "../errors.js";
@@ -51,14 +51,28 @@ export class BundleWriter {
     return dir;
   }
 
-  /** Writes a raw capture; a full or read-only disk is an OUTPUT_FAILED naming the file. */
-  writeRaw(path: string, data: string): Promise<void> {
-    return writeFile(path, data).catch(rethrowAsOutputFault(path));
+  /**
+   * Writes a raw capture. A full or read-only disk is an OUTPUT_FAILED naming the file, and
+   * leaves no half file behind for the manifest to hash as if it were a capture.
+   */
+  async writeRaw(path: string, data: string): Promise<void> {
+    await writeFile(path, data).catch(async (err: unknown) => {
+      await rm(path, { force: true });
+      rethrowAsOutputFault(path)(err);
+    });
   }
 
-  /** Appends to a raw capture (runtime.jsonl grows one event at a time). */
-  appendRaw(path: string, data: string): Promise<void> {
-    return appendFile(path, data).catch(rethrowAsOutputFault(path));
+  /** Appends to a raw capture (runtime.jsonl grows one event at a time); a failed append is undone. */
+  async appendRaw(path: string, data: string): Promise<void> {
+    const before = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
+    await appendFile(path, data).catch(async (err: unknown) => {
+      if (before === null) await rm(path, { force: true });
+      else await truncate(path, before).catch(() => {});
+      rethrowAsOutputFault(path)(err);
+    });
   }
 
   relative(path: string): string {
