@@ -59,9 +59,9 @@ const WRITE_FAULTS: Record<string, string> = {
 };
 
 /**
- * An OUTPUT_FAILED for a failed write, naming the path, the cause and `fix`, or null when
- * err is not a write fault of the host's file system. `path` overrides the one the errno
- * names (the bundle file rather than its temp name).
+ * An OUTPUT_FAILED for a failed write, naming the path, the cause and `fix`; a HarnessError
+ * as it is; null for anything else. `path` overrides the one the errno names (the bundle
+ * file rather than its temp name).
  */
 export function toOutputFault(err: unknown, options: { path?: string; fix?: string } = {}): HarnessError | null {
   if (isHarnessError(err)) return err;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Command, CommanderError } from "commander";
-import { isHarnessError, toOutputFault } from "../errors.js";
+import { toOutputFault } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
 import { beginShutdown, isShuttingDown, runCleanups } from "../runtime/cleanup.js";
 import { TOOL_VERSION } from "../version.js";
@@ -27,8 +27,8 @@ const main = (async () => {
     // Interrupted: the signal handler reports, cleans up and exits; this error is a consequence.
     if (isShuttingDown()) return;
     await runCleanups();
-    // A write that failed deep inside (a raw capture on a full disk) is the host's fault too.
-    const fault = isHarnessError(err) ? err : toOutputFault(err);
+    // Known faults: the closed set, and a write that failed deep inside (a raw capture on a full disk).
+    const fault = toOutputFault(err);
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode === 0 ? 0 : 64;
     } else if (fault !== null) {
