@@ -45,7 +45,7 @@ export function parseGoVersionFlag(value: string): string {
   const [minMajor, minMinor] = MIN_GO.split(".").map(Number) as [number, number];
   const release = `${major}.${minor}${m[3] !== undefined ? `.${m[3]}` : (m[4] ?? "")}`;
   if (major < minMajor || (major === minMajor && minor < minMinor)) {
-    throw new InvalidArgumentError(`Go ${release} is too old: the probes need Go ≥ ${MIN_GO} (go-probes/go.mod), e.g. ${MIN_GO}.0 or later`);
+    throw new InvalidArgumentError(`Go ${release} is too old: forensics needs Go ≥ ${MIN_GO} to build its probes (go-probes/go.mod); name ${MIN_GO}.0 or later`);
   }
   // Since 1.21, "1.22" is a language version; the first release is 1.22.0, and GOTOOLCHAIN
   // takes release names only.

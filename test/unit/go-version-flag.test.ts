@@ -24,7 +24,7 @@ describe("parseGoVersionFlag (run --go)", () => {
 
   it.each(["0.0.1", "1.20", "1.20.14", "go1.19.2", "1.20rc1"])("rejects %j: needs Go ≥ 1.21", (value) => {
     expect(() => parseGoVersionFlag(value)).toThrow(InvalidArgumentError);
-    expect(() => parseGoVersionFlag(value)).toThrow(/too old: the probes need Go ≥ 1\.21/);
+    expect(() => parseGoVersionFlag(value)).toThrow(/is too old: forensics needs Go ≥ 1\.21 to build its probes/);
   });
 
   it("rejects a language version (1.22) and names the release to use", () => {
