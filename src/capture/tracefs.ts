@@ -164,19 +164,19 @@ export function listUprobes(text: string): [string, string][] {
 
 /**
  * Removes the instances and uprobes of harnesses that are gone (their PID is dead), e.g.
- * after a SIGKILL or a crash; returns how many things it removed. Another live harness's
+ * after a SIGKILL or a crash; returns what it removed, described. Another live harness's
  * are left alone.
  */
-export async function sweepDeadInstances(): Promise<number> {
+export async function sweepDeadInstances(): Promise<string[]> {
   const root = await findTracefs().catch(() => null);
-  if (root === null) return 0;
+  if (root === null) return [];
   const dead = async (pid: number) => pid !== process.pid && !(await isAlive(pid));
-  let removed = 0;
+  const removed: string[] = [];
   for (const name of await readdir(join(root, "instances")).catch(() => [] as string[])) {
     const owner = INSTANCE_OWNER.exec(name);
     if (owner && (await dead(Number(owner[1])))) {
       await removeInstanceDir(join(root, "instances", name));
-      if (!existsSync(join(root, "instances", name))) removed++;
+      if (!existsSync(join(root, "instances", name))) removed.push(`tracefs instance ${name}`);
     }
   }
   const text = await readFile(join(root, "uprobe_events"), "utf8").catch(() => "");
@@ -187,7 +187,7 @@ export async function sweepDeadInstances(): Promise<number> {
       // ours were removed above, so at worst this one stays (EBUSY) and the next sweep retries.
       await writeFile(join(root, "events", group, event, "enable"), "0").catch(() => undefined);
       await removeUprobe(root, group, event);
-      removed++;
+      removed.push(`uprobe ${group}/${event}`);
     }
   }
   return removed;

@@ -1,4 +1,4 @@
-// Image assembly from host files (DESIGN.md, "No image registry"): which files an init
+// Image assembly from host files, no registry (docs/design.md, "Images"): which files an init
 // needs, how it is invoked, and an ImageSpec resolved to contents and a content hash that
 // both runtimes use (docker to tag and cache an image, namespace to fill a root).
 

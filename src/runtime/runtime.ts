@@ -108,6 +108,10 @@ export interface Runtime {
   create(spec: ContainerSpec): Promise<Container>;
   /** The config of an image the engine has; throws BAD_INPUT naming the image when it has none (docker only). */
   inspectImage?(ref: string): Promise<EngineImageConfig>;
-  /** Removes what earlier harness processes left behind (they are dead); returns a count. */
-  sweep(): Promise<number>;
+  /**
+   * Removes what dead harnesses left in this runtime (containers, processes), never a live
+   * one's; returns what it removed, described. Shared debris (run dirs, tracefs) is
+   * removeDebris()'s in debris.ts, which calls this for every runtime.
+   */
+  removeDebris(): Promise<string[]>;
 }

@@ -2,10 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
 import { observerFor } from "../capture/observers.js";
-import { sweepDeadInstances } from "../capture/tracefs.js";
+import { removeDebris } from "../debris.js";
 import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
-import { HarnessError, isHarnessError } from "../errors.js";
+import { HarnessError, toOutputFault } from "../errors.js";
 import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type Variant } from "../evidence/schemas.js";
 import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
 import { launchers } from "../probe/launchers.js";
@@ -63,9 +63,9 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const runtime = createRuntime(options.runtime, launchers);
   progress({ kind: "step", message: `checking the ${runtime.kind} runtime` });
   await runtime.preflight();
-  // A dead harness's tracefs instances and uprobes go whatever this run observes.
-  const swept = (await runtime.sweep()) + (await sweepDeadInstances().catch(() => 0));
-  if (swept > 0) progress({ kind: "step", message: `removed ${swept} leftover(s) of an earlier run that died` });
+  // Whatever runtime and observers a dead harness used, its debris goes before this run starts.
+  const removed = await removeDebris();
+  if (removed.length > 0) progress({ kind: "step", message: `removed ${removed.length} leftover(s) of an earlier run that died` });
   for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).needs();
 
   const goNames = choice.kind === "probe" ? options.go.map((g) => g ?? "the host's Go") : [];
@@ -141,7 +141,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   } catch (err) {
     forgetBundle();
     // Once stopping, whatever failed did so because the shutdown pulled things away.
-    const reason = isShuttingDown() ? INTERRUPTED : isHarnessError(err) ? err.message : `internal error: ${String(err)}`;
+    const reason = isShuttingDown() ? INTERRUPTED : (toOutputFault(err)?.message ?? `internal error: ${String(err)}`);
     await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
     throw err;
   } finally {

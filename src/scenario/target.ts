@@ -6,7 +6,7 @@ import { EM_AARCH64, EM_X86_64, parseElfHeader } from "../probe/elf.js";
 import { sharedLibraries } from "../runtime/image.js";
 import type { ImageFile, Runtime } from "../runtime/runtime.js";
 
-// DESIGN.md's "target": what runs in the container — one of our probes, or the user's own
+// docs/design.md's "target": what runs in the container — one of our probes, or the user's own
 // program (`--binary PATH`) or image (`--image IMAGE`). A target says which files the
 // container holds beside the gate, what argv the gate execs, and where the program sits
 // inside, so observers can find it; the image itself is never changed.

@@ -1,4 +1,3 @@
-import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { Attachment, ObserverName } from "../capture/observer.js";
@@ -84,7 +83,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const dir = await ctx.bundle.trialDir(variant, id);
   const runtimeLog = join(dir, RAW_FILES.runtime);
   const note = (ev: string, fields: Record<string, unknown>, tNs = nowNs()) =>
-    appendFile(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
+    ctx.bundle.appendRaw(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
 
   await note("trial", { id, variant, request });
   const init = variant.init as InitKind;
@@ -137,8 +136,8 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
 
     for (const attachment of attached.splice(0)) await attachment.detach();
     const { stdout, stderr } = await container.logs();
-    await writeFile(join(dir, RAW_FILES.probe), stdout);
-    if (stderr) await writeFile(join(dir, "stderr.txt"), stderr);
+    await ctx.bundle.writeRaw(join(dir, RAW_FILES.probe), stdout);
+    if (stderr) await ctx.bundle.writeRaw(join(dir, "stderr.txt"), stderr);
   } finally {
     for (const attachment of attached) await attachment.detach().catch(() => {});
     ctx.containers.retire(container);

@@ -182,7 +182,7 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
       expect((await listOwnTracefs(started.pid)).instances).toHaveLength(2);
       // A live harness's debris (ours, in the middle of a trial) must survive the sweep.
       const mine = await attachToIdleTrial();
-      expect(await sweepDeadInstances()).toBeGreaterThanOrEqual(2 + 5);
+      expect((await sweepDeadInstances()).length).toBeGreaterThanOrEqual(2 + 5);
       await expectNoTracefsDebris(started.pid);
       expect((await listOwnTracefs()).instances.sort()).toEqual([...mine.instances].sort());
       await mine.detach();
