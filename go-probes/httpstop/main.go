@@ -1,5 +1,5 @@
 // httpstop is the probe of the docker-stop-timeout scenario (claim S5): an HTTP server
-// whose /slow handler takes -handler to answer; on SIGTERM it calls Shutdown, which waits
+// whose /slow handler takes -handler (or ?ms=N) to answer; on SIGTERM it calls Shutdown, which waits
 // for that in-flight request, so its graceful shutdown takes as long as the request has
 // left. It reports listening (with its port and addresses), request-begin/-end,
 // shutdown-begin/-end and exit.
@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -32,8 +33,12 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
-		report.Emit("request-begin", map[string]any{"path": r.URL.Path})
-		time.Sleep(*handler)
+		d := *handler
+		if ms, err := strconv.Atoi(r.URL.Query().Get("ms")); err == nil && ms > 0 {
+			d = time.Duration(ms) * time.Millisecond
+		}
+		report.Emit("request-begin", map[string]any{"path": r.URL.Path, "ms": d.Milliseconds()})
+		time.Sleep(d)
 		w.Write([]byte("done\n"))
 		report.Emit("request-end", nil)
 	})
