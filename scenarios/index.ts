@@ -1,11 +1,12 @@
 import { HarnessError } from "../src/errors.js";
 import type { Scenario } from "../src/scenario/define.js";
+import initStack from "./init-stack/index.js";
 import dockerStopTimeout from "./docker-stop-timeout/index.js";
 import signalBacklog from "./signal-backlog/index.js";
 import sigtermRace from "./sigterm-race/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, signalBacklog, dockerStopTimeout];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, signalBacklog, initStack, dockerStopTimeout];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);
