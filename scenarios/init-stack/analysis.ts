@@ -59,7 +59,7 @@ export interface InitStackTrial {
   /** strace: the program's sigaltstack calls that installed a stack (ss_sp ≠ NULL). */
   altStacks: AltStack[] | null;
   /** strace: how the init took SIGCHLD: dequeued by rt_sigtimedwait, run in a handler, or not seen. */
-  initSigchld: "sigtimedwait" | "handler" | "not-seen" | null;
+  initSigchld: "sigtimedwait" | "handler" | "not-seen" | "untraced" | null;
   programAliveAfter: boolean | null;
   problems: string[];
   refs: {
@@ -143,6 +143,8 @@ export function analyseInitStackTrial(trial: TrialEvidence): InitStackTrial {
     }
   });
 
+  // docker-init is the gate's parent: strace, attached to the gate, never traces it.
+  if (strace && initSigchld === "not-seen" && !strace.some((r) => r.pid === pid1)) initSigchld = "untraced";
   const after = findEvent(trial, "runtime", "after");
   return {
     trial: trial.id,

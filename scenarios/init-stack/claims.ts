@@ -24,7 +24,7 @@ export function judgeS6(variant: Variant, trials: InitStackTrial[]): Finding {
   );
   const strPart = straceTrials.map((t) => {
     const sizes = [...new Set(t.altStacks!.map((a) => a.ssSize))].join("/");
-    return `strace ${t.trial}: ${t.altStacks!.length} sigaltstack installs by the program's threads (ss_size ${sizes || "?"}), ${variant.init} took SIGCHLD ${t.initSigchld === "sigtimedwait" ? "with rt_sigtimedwait (no handler ran)" : t.initSigchld === "handler" ? "in a signal handler" : "without strace seeing it"}`;
+    return `strace ${t.trial}: ${t.altStacks!.length} sigaltstack installs by the program's threads (ss_size ${sizes || "?"}), ${variant.init} took SIGCHLD ${t.initSigchld === "sigtimedwait" ? "with rt_sigtimedwait (no handler ran)" : t.initSigchld === "handler" ? "in a signal handler" : t.initSigchld === "untraced" ? "out of strace's sight (strace follows the gate, the init's child)" : "without strace seeing it"}`;
   });
   if (read.length === 0) {
     const why = [...new Set(gdbTrials.flatMap((t) => t.problems))].join("; ") || (gdbTrials.length === 0 ? "no trial ran gdb (--observe gdb)" : "gdb read no threads");
