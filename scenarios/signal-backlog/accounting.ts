@@ -93,6 +93,8 @@ export interface BacklogTrial {
   /** What a gdb checkpoint read after the sends (null: no gdb in this trial). */
   checkpoint: Checkpoint | null;
   exitCode: number | null;
+  /** /proc/loadavg when the sends were done: on a shared machine it explains a program slow to take its signals. */
+  loadavg: string | null;
   refs: {
     driver: RecordRef | null;
     notify: RecordRef | null;
@@ -152,7 +154,10 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
   // takes one signal per call, and only after a sigsend of it set its bit in sig.mask, so a
   // hit with no sigsend of that signal since the previous one is such a re-entry.
   let sigsendSinceProcess = false;
-  (kernel ?? []).forEach((r, i) => {
+  // In time order: the capture is trace_pipe's output read in rounds, and an event a CPU
+  // committed late can follow, in the file, a later event of another CPU.
+  const order = (kernel ?? []).map((r, i) => ({ r, i })).sort((a, b) => (a.r.tsUs ?? 0) - (b.r.tsUs ?? 0) || a.i - b.i);
+  order.forEach(({ r, i }) => {
     if (r.kind === "lost") kernelLostEvents += r.lostEvents;
     if (r.kind === "uprobe" && r.fn === "os/signal.Notify" && notifyUprobeUs === null && r.tsUs !== null) notifyUprobeUs = r.tsUs;
     if (r.kind === "signal-generate" && r.sig === sig && r.code === SI_USER && (programPid === null || r.targetPid === programPid)) {
@@ -214,6 +219,7 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     sendSpanUs: sendUs.length ? Math.max(...sendUs) - Math.min(...sendUs) : null,
     checkpoint: checkpoint.value,
     exitCode: typeof exit?.record.fields.code === "number" ? exit.record.fields.code : null,
+    loadavg: (findEvent(trial, "runtime", "host-load")?.record.fields.loadavg as string | null | undefined) ?? null,
     refs,
   };
 }

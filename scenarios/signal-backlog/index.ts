@@ -120,8 +120,9 @@ async function checkpointAndEnd(ctx: TrialHookContext<BacklogRequest>): Promise<
     } finally {
       await gdb.detach().catch(() => undefined);
     }
-    await ctx.note("checkpoint", { pid, problem, log: "gdb.log", loadavg: await loadavg() });
+    await ctx.note("checkpoint", { pid, problem, log: "gdb.log" });
   }
+  await ctx.note("host-load", { loadavg: await loadavg() });
   await ctx.container.signal("SIGUSR2");
 }
 

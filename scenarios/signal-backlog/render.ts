@@ -65,6 +65,7 @@ export const render: ScenarioRender = {
       checkpoint: t.checkpoint,
       firstSendAfterNotifyUs: t.firstSendAfterNotifyUs,
       exitCode: t.exitCode,
+      loadavg: t.loadavg,
     };
   },
 

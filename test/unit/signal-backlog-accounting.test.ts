@@ -29,7 +29,7 @@ function trial(over: Partial<BacklogTrial> & { counts: StageCounts }): BacklogTr
   return {
     trial: "t001", signal: "SIGTERM", load: 1000, cap: "1", reader: "fast", kernel: true, kernelLostEvents: 0,
     accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, sendSpanUs: 199_000,
-    checkpoint: null, exitCode: 0,
+    checkpoint: null, exitCode: 0, loadavg: null,
     refs: { driver: null, notify: null, receiving: null, counts: { trial: "t001", source: "probe", index: 3, text: "counts" }, firstCoalesced: null, firstGenerate: null, firstSigsend: null, firstProcess: null, checkpoint: [] },
     ...over,
   };
