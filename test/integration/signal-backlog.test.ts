@@ -13,7 +13,7 @@ import { createRuntime } from "../../src/runtime/index.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import { expectNothingLeft } from "../support/leftovers.js";
-import { missingRoot, missingRuntime, skipReason } from "../support/prereq.js";
+import { missingRoot, missingRuntime, missingTool, skipReason } from "../support/prereq.js";
 
 // signal-backlog for real: kernel tracepoints and uprobes count every stage, gdb reads the
 // runtime's queue after the sends. Nothing here states what the machine must measure; it
@@ -125,6 +125,39 @@ describe.each<RuntimeKind>(["namespace", "docker"])("signal-backlog on the %s ru
 
     it("leaves nothing behind", async () => {
       await expectNothingLeft({ runIds: [basename(result.bundle)], docker: runtime === "docker" });
+    });
+  });
+});
+
+describe("signal-backlog when gdb may not attach", async () => {
+  const missing = skipReason(missingRoot() ?? (await missingRuntime(createRuntime("namespace", launchers))) ?? (await missingGdb()) ?? (await missingTool("strace")));
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    let out: string;
+    afterAll(async () => {
+      await runCleanups();
+      if (out) await rm(out, { recursive: true, force: true });
+    });
+
+    it("keeps the trial when strace already holds the program: S4 inconclusive, naming PTRACE_DENIED", async () => {
+      out = await mkdtemp(join(tmpdir(), "forensics-it-backlog-denied-"));
+      const result = await runScenario({
+        scenario: signalBacklog,
+        runtime: "namespace",
+        inits: ["none"],
+        go: [undefined],
+        axes: { cap: ["1"], reader: ["fast"] },
+        sweep: { trials: 1, observerSets: [["strace", "kernel", "gdb"]], options: { loads: [{ signal: "SIGUSR1", load: "burst" }], count: 20 } },
+        outDir: out,
+      });
+      const t = analyseBacklogTrial(result.trials[0]!);
+      expect(t.checkpoint?.read).toBe(false);
+      expect(t.checkpoint?.problem).toMatch(/PTRACE_DENIED/);
+      // The kernel's and the probe's counts stand without gdb.
+      expect(t.exitCode).toBe(0);
+      expect(t.counts.generated).toBe(20);
+      expect(t.refs.counts).not.toBeNull();
+      expect(result.findings.find((f) => f.claim === "S4")).toMatchObject({ verdict: "inconclusive", summary: expect.stringContaining("PTRACE_DENIED") });
+      await expectNothingLeft({ runIds: [basename(result.bundle)] });
     });
   });
 });
