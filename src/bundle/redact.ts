@@ -121,7 +121,7 @@ const bump = (counts: RedactionCounts, rule: RedactionRule, n = 1): void => {
 };
 
 function redactPlain(text: string, wholeString: boolean, hostRules: TextRule[], counts: RedactionCounts): string {
-  let out = redactSecretEnv(text, wholeString, counts);
+  let out = redactJsonPairs(redactSecretEnv(text, wholeString, counts), counts);
   for (const { rule, pattern, replace } of [...TEXT_RULES, ...hostRules]) {
     out = out.replace(pattern, (match: string, ...groups: unknown[]) => {
       const replaced = replace(match, ...(groups.filter((g) => typeof g === "string") as string[]));
@@ -187,6 +187,28 @@ function scanBare(text: string, from: number): number {
     i++;
   }
   return Math.min(i, text.length);
+}
+
+// "KEY": "value" inside text: JSON a program printed (stderr, a decoded JSON string), or the
+// same JSON inside an strace string, where its quotes read \" and its own escapes \\\" and
+// \\\\. The value ends at the quote that closes it at that level.
+const JSON_PAIR = /"([A-Za-z_][A-Za-z0-9_.-]*)"(\s*:\s*)"((?:\\.|[^"\\])*)"/g;
+const STRACED_JSON_PAIR = /\\"([A-Za-z_][A-Za-z0-9_.-]*)\\"(\s*:\s*)\\"((?:\\\\\\"|\\\\\\\\|\\[^"\\]|[^"\\])*?)\\"/g;
+
+function redactJsonPairs(text: string, counts: RedactionCounts): string {
+  let out = text;
+  for (const [pattern, quote] of [
+    [JSON_PAIR, '"'],
+    [STRACED_JSON_PAIR, '\\"'],
+  ] as const) {
+    out = out.replace(pattern, (match: string, key: string, colon: string, value: string) => {
+      const rule = secretKeyRule(key);
+      if (rule === null || value === "" || value === placeholder(rule)) return match;
+      bump(counts, rule);
+      return `${quote}${key}${quote}${colon}${quote}${placeholder(rule)}${quote}`;
+    });
+  }
+  return out;
 }
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -4,39 +4,29 @@
 // what `run` writes. (The fixture directory itself is not a bundle: it keeps golden files
 // beside the captures and no evidence.json.)
 
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { cp } from "node:fs/promises";
 import { join } from "node:path";
 import sigtermRace from "../../scenarios/sigterm-race.js";
 import { loadRawTrials } from "../../src/bundle/raw.js";
-import { BundleWriter, sha256File } from "../../src/bundle/write.js";
+import { BundleWriter } from "../../src/bundle/write.js";
 import { variantKey, type Variant } from "../../src/evidence/schemas.js";
 
 export const FIXTURE_RAW = join(import.meta.dirname, "../fixtures/sigterm-race/namespace/raw");
 
-/** Writes the bundle under root; returns its directory. */
-export async function writeRealBundle(root: string): Promise<string> {
+/**
+ * Writes the bundle under root; returns its directory. `plant` may change the raw captures
+ * first (as if an observer had captured more): evidence is then parsed from what it wrote,
+ * and the manifest hashes it, exactly as in a run.
+ */
+export async function writeRealBundle(root: string, plant?: (dir: string) => Promise<void>): Promise<string> {
   const recorded = await loadRawTrials(join(FIXTURE_RAW, ".."));
   const sameVariant = (a: Variant, b: Variant) => variantKey(a) === variantKey(b);
   const variants = recorded.map((t) => t.variant).filter((v, i, all) => all.findIndex((w) => sameVariant(v, w)) === i);
   const writer = await BundleWriter.create(root, "sigterm-race", { runtime: "namespace", trials: 1 }, variants);
   await cp(FIXTURE_RAW, join(writer.dir, "raw"), { recursive: true, filter: (src) => !src.endsWith(".golden.jsonl") });
+  await plant?.(writer.dir);
   const trials = await loadRawTrials(writer.dir);
   const findings = variants.flatMap((v) => sigtermRace.analyse(v, trials.filter((t) => sameVariant(t.variant, v))));
   await writer.finish({ trials, findings, host: { kernel: "6.18.44", node: process.version, tools: {} } });
   return writer.dir;
-}
-
-/**
- * Simulates a capture that saw secrets: appends `lines` to a listed file and re-hashes it in
- * the manifest, as if the observer had written them during the run.
- */
-export async function plantInCapture(dir: string, path: string, lines: string): Promise<void> {
-  await writeFile(join(dir, path), lines, { flag: "a" });
-  const manifestPath = join(dir, "manifest.json");
-  const manifest = JSON.parse(await readFile(manifestPath, "utf8")) as { files: { path: string; bytes: number; sha256: string }[] };
-  const file = manifest.files.find((f) => f.path === path);
-  if (!file) throw new Error(`${path} is not listed in ${manifestPath}`);
-  file.bytes = (await readFile(join(dir, path))).length;
-  file.sha256 = await sha256File(join(dir, path));
-  await writeFile(manifestPath, `${JSON.stringify(manifest, null, 1)}\n`);
 }

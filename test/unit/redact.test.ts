@@ -130,6 +130,27 @@ const ROWS: Row[] = [
     secrets: [GH],
   },
   {
+    name: "JSON printed into text (stderr), and the probe's JSON line as strace saw its write()",
+    input: [
+      `config {"NPM_TOKEN": "npm_a\\"b", "name": "x"}`,
+      `write(1, "{\\"t\\":1,\\"vars\\":{\\"NPM_TOKEN\\":\\"npm_a\\\\\\"b c\\",\\"TZ\\":\\"UTC\\"}}\\n", 60) = 60`,
+    ].join("\n"),
+    output: [
+      `config {"NPM_TOKEN": "[redacted:secret-env]", "name": "x"}`,
+      `write(1, "{\\"t\\":1,\\"vars\\":{\\"NPM_TOKEN\\":\\"[redacted:secret-env]\\",\\"TZ\\":\\"UTC\\"}}\\n", 60) = 60`,
+    ].join("\n"),
+    counts: { "secret-env": 2 },
+    secrets: ["npm_a", "b c"],
+  },
+  {
+    name: "JSON mode: a string holding JSON (a probe field kept as text) is redacted inside",
+    input: `{"fields":{"vars":"{\\"NPM_TOKEN\\":\\"npm_x\\"}"}}`,
+    output: `{"fields":{"vars":"{\\"NPM_TOKEN\\":\\"[redacted:secret-env]\\"}"}}`,
+    counts: { "secret-env": 1 },
+    options: json,
+    secrets: ["npm_x"],
+  },
+  {
     name: "--strip-host: host names (FQDN and short) and the home path, consistent placeholders",
     input: `uname: build-7.corp.example.com; cd /home/ana/src && ls /home/anabel; host build-7 ok; BUILD-7`,
     output: `uname: [host-1]; cd [home-1]/src && ls /home/anabel; host [host-2] ok; [host-2]`,
