@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { HarnessError } from "../errors.js";
@@ -42,6 +42,10 @@ export interface ExportResult {
  * Node/zlib versions; the tar inside is what is guaranteed.
  */
 export async function exportBundle(dir: string, options: ExportOptions): Promise<ExportResult> {
+  const st = await stat(dir).catch(() => null);
+  if (st === null || !st.isDirectory()) {
+    throw new HarnessError("BAD_INPUT", `${dir}: ${st === null ? "no such bundle directory" : "not a directory; export reads a bundle directory (forensics verify checks an archive)"}`);
+  }
   const check = await checkBundleDir(dir, { allowPartial: options.allowPartial });
   if (check.problems.length > 0 || check.manifest === null) {
     const more = check.problems.length > 1 ? ` (and ${check.problems.length - 1} more problem${check.problems.length > 2 ? "s" : ""})` : "";

@@ -71,8 +71,8 @@ export async function checkBundleDir(dir: string, options: VerifyOptions = {}): 
     else if (st.size !== file.bytes) problems.push({ path: file.path, problem: `is ${st.size} bytes, the manifest says ${file.bytes} (modified or truncated)` });
     else if ((await sha256File(join(dir, file.path))) !== file.sha256) problems.push({ path: file.path, problem: "does not match its sha256 in the manifest (modified or corrupt)" });
   }
-  for (const path of await walkNonDirectories(dir)) {
-    if (path !== MANIFEST && !listed.has(path)) problems.push({ path, problem: "present but not listed in the manifest" });
+  for (const { path, link } of await walkNonDirectories(dir)) {
+    if (path !== MANIFEST && !listed.has(path)) problems.push({ path, problem: `present but not listed in the manifest${link ? " (a symbolic link)" : ""}` });
   }
 
   const schemas: [string, z.ZodType][] = [
@@ -99,15 +99,15 @@ export async function checkBundleDir(dir: string, options: VerifyOptions = {}): 
   return { manifest, problems };
 }
 
-/** Bundle-relative paths of everything under dir that is not a directory (links included, never followed). */
-async function walkNonDirectories(dir: string, sub = ""): Promise<string[]> {
-  const found: string[] = [];
+/** Everything under dir that is not a directory, bundle-relative (links included, never followed). */
+async function walkNonDirectories(dir: string, sub = ""): Promise<{ path: string; link: boolean }[]> {
+  const found: { path: string; link: boolean }[] = [];
   for (const entry of await readdir(join(dir, sub), { withFileTypes: true })) {
     const rel = sub ? `${sub}/${entry.name}` : entry.name;
     if (entry.isDirectory()) found.push(...(await walkNonDirectories(dir, rel)));
-    else found.push(rel);
+    else found.push({ path: rel, link: entry.isSymbolicLink() });
   }
-  return found.sort();
+  return found.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 /** One line for a problem: "path: problem" or the problem alone. */
