@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { HarnessError } from "../errors.js";
 import { ExportedManifest, type RedactionSummary } from "./export-manifest.js";
@@ -94,6 +94,8 @@ export async function exportBundle(dir: string, options: ExportOptions): Promise
   const gz = gzipSync(tar, { level: 9 });
 
   const out = resolve(options.out ?? `${top}.tar.gz`);
+  // Inside the bundle it would become a file the manifest does not list.
+  if (out.startsWith(resolve(dir) + sep)) throw new HarnessError("USAGE", `${out}: write the archive outside the bundle it archives`);
   // Write-then-rename in the target's directory: a reader never sees half an archive.
   const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString("hex")}.tmp`);
   try {

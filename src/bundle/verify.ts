@@ -24,7 +24,7 @@ export interface VerifyOptions {
 }
 
 /** A listed path that stays inside the bundle and names one file one way. */
-export function isSafeBundlePath(path: string): boolean {
+function isSafeBundlePath(path: string): boolean {
   return path !== "" && !path.startsWith("/") && !/[\\\u0000-\u001f\u007f]/.test(path) && path.split("/").every((s) => s !== "" && s !== "." && s !== "..");
 }
 
@@ -37,6 +37,8 @@ export async function checkBundleDir(dir: string, options: VerifyOptions = {}): 
   const problems: BundleProblem[] = [];
   const fail = (problem: string): BundleCheck => ({ manifest: null, problems: [{ path: MANIFEST, problem }] });
 
+  const manifestStat = await lstat(join(dir, MANIFEST)).catch(() => null);
+  if (manifestStat !== null && !manifestStat.isFile()) return fail("not a regular file (links and devices are refused)");
   const text = await readFile(join(dir, MANIFEST), "utf8").catch((e: NodeJS.ErrnoException) => e);
   if (text instanceof Error) return fail(text.code === "ENOENT" ? "missing: this is not a bundle directory" : `cannot read it: ${text.code ?? text.message}`);
   let raw: unknown;
