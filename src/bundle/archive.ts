@@ -295,7 +295,7 @@ function streamEntries(file: string, dir: string, limits: ArchiveLimits): Promis
     source.on("data", (chunk: Buffer) => {
       if (done || eof) return;
       // Another compressed layer inside would be inflated by the parser, past this count.
-      if (first && (startsWith(chunk, GZIP_MAGIC) || startsWith(chunk, ZSTD_MAGIC))) return finish("the archive is compressed twice");
+      if (first && (startsWith(chunk, GZIP_MAGIC) || startsWith(chunk, ZSTD_MAGIC))) return finish(gunzip ? "the archive is compressed twice" : "zstd archives are not read; export writes .tar.gz");
       first = false;
       streamed += chunk.length;
       if (streamed > limits.maxTotalBytes) return finish(`decompresses to more than ${size(limits.maxTotalBytes)} (the limit); a decompression bomb?`);

@@ -5,10 +5,11 @@
 import { cp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
+import { execa } from "execa";
 import { Header } from "tar";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeRealBundle } from "../support/bundle.js";
-import { ensureBuilt, expectOneErrorLine, makeSandbox, runCli, type Sandbox } from "./cli.js";
+import { ensureBuilt, expectOneErrorLine, makeSandbox, root, runCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -146,6 +147,23 @@ describe("refusals are one line with a stable exit status", () => {
       expect(r.stdout).toMatch(/Exit status: 0 /);
       expect(r.stdout).toMatch(new RegExp(`Examples:\\n {2}forensics ${command} `));
     }
+  });
+});
+
+describe("the private extraction directory", () => {
+  it("is removed when the process exits without closing the bundle", async () => {
+    const sandbox = await makeSandbox();
+    const dir = await bundleIn(sandbox);
+    const archive = join(sandbox.dir, "b.tar.gz");
+    expect((await runCli(["export", dir, "-o", archive], { sandbox })).exitCode).toBe(0);
+    const script = `const { openBundle } = await import(${JSON.stringify(join(root, "dist/src/bundle/archive.js"))});
+      const b = await openBundle(${JSON.stringify(archive)});
+      const { readdirSync } = await import("node:fs");
+      console.log(readdirSync(process.env.TMPDIR).length, b.evidence.trials.length);
+      process.exit(0);`;
+    const r = await execa(process.execPath, ["--input-type=module", "-e", script], { env: { TMPDIR: sandbox.tmp }, reject: false });
+    expect(r.stdout).toBe("1 24");
+    expect(await readdir(sandbox.tmp)).toEqual([]);
   });
 });
 
