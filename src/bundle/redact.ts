@@ -15,6 +15,7 @@ export const REDACTION_RULES = [
   "cookie-header",
   "url-credentials",
   "secret-env",
+  "secret-flag",
   "aws-access-key",
   "github-token",
   "jwt",
@@ -201,8 +202,33 @@ function scanBare(text: string, from: number): number {
 const JSON_PAIR = /"([A-Za-z_][A-Za-z0-9_.-]*)"(\s*:\s*)"((?:\\.|[^"\\])*)"/g;
 const STRACED_JSON_PAIR = /\\"([A-Za-z_][A-Za-z0-9_.-]*)\\"(\s*:\s*)\\"((?:\\\\\\"|\\\\\\\\|\\[^"\\]|[^"\\])*?)\\"/g;
 
+// A command line's secret given as the argument after its flag: strace's argv array
+// `["curl", "--password", "hunter2"]` (the `--password=…` form is a NAME=value).
+const FLAG_LITERAL = /"(-{1,2}[A-Za-z0-9_-]+)"/g;
+const ARG_AFTER_FLAG = /(\s*,\s*)"((?:\\.|[^"\\])*)"/y;
+
+const isSecretFlag = (flag: string): boolean => /^-{1,2}[A-Za-z0-9_-]+$/.test(flag) && SECRET_NAME.test(flag);
+
+function redactFlagArguments(text: string, counts: RedactionCounts): string {
+  let out = "";
+  let copied = 0;
+  FLAG_LITERAL.lastIndex = 0;
+  for (let m = FLAG_LITERAL.exec(text); m !== null; m = FLAG_LITERAL.exec(text)) {
+    if (!isSecretFlag(m[1]!)) continue;
+    const end = m.index + m[0].length;
+    ARG_AFTER_FLAG.lastIndex = end;
+    const arg = ARG_AFTER_FLAG.exec(text);
+    if (arg === null || arg[2] === "" || arg[2] === placeholder("secret-flag")) continue;
+    out += `${text.slice(copied, end)}${arg[1]}"${placeholder("secret-flag")}"`;
+    copied = end + arg[0].length;
+    FLAG_LITERAL.lastIndex = copied;
+    bump(counts, "secret-flag");
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
 function redactJsonPairs(text: string, counts: RedactionCounts): string {
-  let out = text;
+  let out = redactFlagArguments(text, counts);
   for (const [pattern, quote] of [
     [JSON_PAIR, '"'],
     [STRACED_JSON_PAIR, '\\"'],
@@ -256,7 +282,7 @@ function redactJsonText(text: string, plain: (s: string, wholeString: boolean) =
   JSON_STRING.lastIndex = 0;
   for (let m = JSON_STRING.exec(text); m !== null; m = JSON_STRING.exec(text)) {
     const gap = text.slice(last, m.index);
-    const isValue = secretKey !== null && /^\s*:\s*$/.test(gap);
+    const isValue = secretKey !== null && (secretKey === "secret-flag" ? /^\s*,\s*$/ : /^\s*:\s*$/).test(gap);
     out += plain(gap, false);
     const decoded = decodeJsonString(m[0]);
     if (isValue && decoded !== null && decoded !== placeholder(secretKey!) && decoded !== "") {
@@ -265,7 +291,8 @@ function redactJsonText(text: string, plain: (s: string, wholeString: boolean) =
       secretKey = null;
     } else {
       const after = text.slice(JSON_STRING.lastIndex, JSON_STRING.lastIndex + 16);
-      secretKey = decoded !== null && /^\s*:/.test(after) ? secretKeyRule(decoded) : null;
+      secretKey =
+        decoded === null ? null : /^\s*:/.test(after) ? secretKeyRule(decoded) : /^\s*,/.test(after) && isSecretFlag(decoded) ? "secret-flag" : null;
       if (decoded === null) out += plain(m[0], false);
       else {
         const redacted = plain(decoded, true);

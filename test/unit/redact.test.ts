@@ -151,6 +151,21 @@ const ROWS: Row[] = [
     secrets: ["npm_x"],
   },
   {
+    name: "a secret passed as the argument after its flag, in strace's argv and in a JSON array",
+    input: `execve("/usr/bin/curl", ["curl", "--password", "hunter2", "-k", "--api-token", "t0k\\"en", "--keep", "x"], 0x7ffd /* 3 vars */) = 0`,
+    output: `execve("/usr/bin/curl", ["curl", "--password", "[redacted:secret-flag]", "-k", "--api-token", "[redacted:secret-flag]", "--keep", "x"], 0x7ffd /* 3 vars */) = 0`,
+    counts: { "secret-flag": 2 },
+    secrets: ["hunter2", "t0k"],
+  },
+  {
+    name: "JSON mode: flag and argument as two array elements",
+    input: `{"argv":["probe","--db-password","s3cret","-v"]}`,
+    output: `{"argv":["probe","--db-password","[redacted:secret-flag]","-v"]}`,
+    counts: { "secret-flag": 1 },
+    options: json,
+    secrets: ["s3cret"],
+  },
+  {
     name: "--strip-host: host names (FQDN and short) and the home path, consistent placeholders",
     input: `uname: build-7.corp.example.com; cd /home/ana/src && ls /home/anabel; host build-7 ok; BUILD-7`,
     output: `uname: [host-1]; cd [home-1]/src && ls /home/anabel; host [host-2] ok; [host-2]`,
