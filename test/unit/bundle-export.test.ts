@@ -134,6 +134,7 @@ const SECRETS = {
   pemBody: "MIIEpAIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
   npmToken: "npm_k2Jd8Qw4Zr7Tx1Vb5Nm3Lp9Hc6Gf0Sa2Ye4U",
   apiKey: "sk_live_51HqY2eKz9Xv",
+  flagPassword: "Fl4gPassw0rd-q7Zr",
   home: "/home/forensics-user-7f3a",
   host: "buildbox-7f3a.corp.example",
 };
@@ -147,7 +148,7 @@ async function plantSecrets(dir: string): Promise<void> {
   await appendFile(
     join(dir, STRACE),
     [
-      `30001 1795647899.372800 execve("/usr/bin/curl", ["curl", "https://app:${s.urlPassword}@api.example/v1"], ["PATH=/usr/bin", "HOME=${s.home}", "GITHUB_TOKEN=${s.github}", "AWS_SECRET_ACCESS_KEY=${s.awsSecret}", "AWS_ACCESS_KEY_ID=${s.awsKey}", "DB_PASSWORD=${escaped}", "HOSTNAME=${s.host}"]) = 0 <0.000400>`,
+      `30001 1795647899.372800 execve("/usr/bin/curl", ["curl", "--password", "${s.flagPassword}", "https://app:${s.urlPassword}@api.example/v1"], ["PATH=/usr/bin", "HOME=${s.home}", "GITHUB_TOKEN=${s.github}", "AWS_SECRET_ACCESS_KEY=${s.awsSecret}", "AWS_ACCESS_KEY_ID=${s.awsKey}", "DB_PASSWORD=${escaped}", "HOSTNAME=${s.host}"]) = 0 <0.000400>`,
       `30001 1795647899.372900 write(3, "GET /v1 HTTP/1.1\\r\\nHost: api.example\\r\\nAuthorization: Bearer ${s.jwt}\\r\\nCookie: session=${s.cookie}\\r\\n\\r\\n", 160) = 160 <0.000020>`,
       `30001 1795647899.373000 read(4, "-----BEGIN RSA PRIVATE KEY-----\\n${s.pemBody}\\n-----END RSA PRIVATE KEY-----\\n", 4096) = 130 <0.000010>`,
       `30001 1795647899.373100 +++ exited with 0 +++`,

@@ -29,7 +29,8 @@ refused.
 
 Redaction (on unless --no-redact) replaces, in every captured file and in evidence.json and
 findings.json, values of environment variables and JSON keys named like *TOKEN*, *SECRET*,
-*PASSWORD*/*PASSWD*, *KEY*, *CREDENTIAL* (any case), passwords in URLs (scheme://user:pw@),
+*PASSWORD*/*PASSWD*, *KEY*, *CREDENTIAL* (any case) and the argument after such a flag
+(--password x), passwords in URLs (scheme://user:pw@),
 Authorization and Cookie headers, PEM private keys, AWS access key ids (AKIA…/ASIA…),
 GitHub tokens (ghp_…, github_pat_…) and JWTs, by [redacted:<rule>]. It knows strace's
 quoting and JSON's, so quotes and escapes stay balanced. The archive's manifest re-hashes
