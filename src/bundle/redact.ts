@@ -268,6 +268,8 @@ function makeHostRules(options: RedactOptions): TextRule[] {
 }
 
 const JSON_STRING = /"(?:[^"\\]|\\.)*"/g;
+/** The punctuation after a literal: ":" makes it a key, "," an array element. */
+const NEXT_PUNCT = /\s*([:,])/y;
 
 /**
  * JSON text (one document or JSON lines, valid or not): text between string literals is
@@ -290,9 +292,9 @@ function redactJsonText(text: string, plain: (s: string, wholeString: boolean) =
       bump(counts, secretKey!);
       secretKey = null;
     } else {
-      const after = text.slice(JSON_STRING.lastIndex, JSON_STRING.lastIndex + 16);
-      secretKey =
-        decoded === null ? null : /^\s*:/.test(after) ? secretKeyRule(decoded) : /^\s*,/.test(after) && isSecretFlag(decoded) ? "secret-flag" : null;
+      NEXT_PUNCT.lastIndex = JSON_STRING.lastIndex;
+      const next = NEXT_PUNCT.exec(text)?.[1];
+      secretKey = decoded === null ? null : next === ":" ? secretKeyRule(decoded) : next === "," && isSecretFlag(decoded) ? "secret-flag" : null;
       if (decoded === null) out += plain(m[0], false);
       else {
         const redacted = plain(decoded, true);
