@@ -1,8 +1,9 @@
 import { HarnessError } from "../src/errors.js";
 import type { Scenario } from "../src/scenario/define.js";
-import sigtermRace from "./sigterm-race.js";
+import sigtermRace from "./sigterm-race/index.js";
 
-export const SCENARIOS: readonly Scenario[] = [sigtermRace];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

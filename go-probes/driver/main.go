@@ -1,8 +1,9 @@
 // driver runs on the host and drives one trial's fault with microsecond timing, which
 // Node timers cannot: it opens the gate's FIFO (releasing the gate), reads EOF at the
-// moment the gate's execve commits, busy-waits a chosen offset while sampling whether the
-// probe's Go runtime has installed its SIGTERM handler (SigCgt in /proc/PID/status), sends
-// the signal, and prints one JSON line with every instant it measured (CLOCK_REALTIME ns).
+// moment the gate's execve commits, busy-waits to each planned send while sampling whether
+// the probe's Go runtime has installed a handler for the first signal (SigCgt in
+// /proc/PID/status), sends none, one, a burst or a steady rate of signals, and prints one
+// JSON line with every instant it measured (CLOCK_REALTIME ns).
 package main
 
 import (
@@ -17,6 +18,58 @@ import (
 	"time"
 )
 
+// send is one planned signal group: count signals of sig, the first atUs after the exec,
+// the next ones intervalUs apart (a burst when 0, a rate otherwise).
+type send struct {
+	Sig        int   `json:"sig"`
+	AtUs       int64 `json:"atUs"`
+	Count      int   `json:"count"`
+	IntervalUs int64 `json:"intervalUs"`
+}
+
+// sent is what happened to each signal of a send: when the kill(2) started and returned.
+type sent struct {
+	Sig    int    `json:"sig"`
+	SendNs int64  `json:"sendNs,string"`
+	SentNs int64  `json:"sentNs,string"`
+	Error  string `json:"error,omitempty"`
+}
+
+// sendList is the repeatable -send flag: SIG@US, SIG@USxCOUNT or SIG@USxCOUNT/INTERVAL_US.
+type sendList []send
+
+func (l *sendList) String() string { return fmt.Sprint(*l) }
+
+func (l *sendList) Set(v string) error {
+	var s send
+	s.Count = 1
+	head, interval, hasInterval := strings.Cut(v, "/")
+	head, count, hasCount := strings.Cut(head, "x")
+	sig, at, ok := strings.Cut(head, "@")
+	if !ok {
+		return fmt.Errorf("want SIG@US[xCOUNT[/INTERVAL_US]], got %q", v)
+	}
+	var err error
+	if s.Sig, err = strconv.Atoi(sig); err != nil || s.Sig < 1 || s.Sig > 64 {
+		return fmt.Errorf("bad signal number in %q", v)
+	}
+	if s.AtUs, err = strconv.ParseInt(at, 10, 64); err != nil || s.AtUs < 0 {
+		return fmt.Errorf("bad offset in %q", v)
+	}
+	if hasCount {
+		if s.Count, err = strconv.Atoi(count); err != nil || s.Count < 1 {
+			return fmt.Errorf("bad count in %q", v)
+		}
+	}
+	if hasInterval {
+		if s.IntervalUs, err = strconv.ParseInt(interval, 10, 64); err != nil || s.IntervalUs < 0 {
+			return fmt.Errorf("bad interval in %q", v)
+		}
+	}
+	*l = append(*l, s)
+	return nil
+}
+
 type result struct {
 	ReleaseNs     int64  `json:"releaseNs,string"`
 	ExecNs        int64  `json:"execNs,string"`
@@ -28,6 +81,7 @@ type result struct {
 	HandlerSeenNs int64  `json:"handlerSeenNs,string,omitempty"`
 	LastSampleNs  int64  `json:"lastSampleNs,string,omitempty"`
 	Samples       int    `json:"samples"`
+	Sends         []sent `json:"sends,omitempty"`
 	KillError     string `json:"killError,omitempty"`
 	Error         string `json:"error,omitempty"`
 }
@@ -38,8 +92,10 @@ func main() {
 	probePid := flag.Int("probe-pid", 0, "host PID of the Go probe, when known before release")
 	probeChildOf := flag.Int("probe-child-of", 0, "the probe is the first child of this host PID (under an init)")
 	probeName := flag.String("probe-name", "", "count SigCgt only once the watched process runs this program (its comm); a forked init child carries the init's handlers")
-	sig := flag.Int("signal", int(syscall.SIGTERM), "signal number to send")
-	offsetUs := flag.Int64("offset-us", -1, "send the signal this many µs after the exec; negative: do not send")
+	sig := flag.Int("signal", int(syscall.SIGTERM), "signal number of the single send -offset-us asks for")
+	offsetUs := flag.Int64("offset-us", -1, "shorthand for -send SIGNAL@US; negative: do not send")
+	var plan sendList
+	flag.Var(&plan, "send", "SIG@US[xCOUNT[/INTERVAL_US]]: send COUNT signals from US µs after the exec, INTERVAL_US apart (repeatable)")
 	openTimeout := flag.Duration("open-timeout", 10*time.Second, "give up if the gate does not open its FIFO")
 	flag.Parse()
 
@@ -96,52 +152,66 @@ func main() {
 	}
 
 	if *offsetUs >= 0 {
-		target := res.ExecNs + *offsetUs*1000
+		plan = append(sendList{{Sig: *sig, AtUs: *offsetUs, Count: 1}}, plan...)
+	}
+	if len(plan) > 0 {
 		watched := *probePid
 		var status *statusFile
 		if watched > 0 {
 			status = openStatus(watched)
 		}
+		watchSig := plan[0].Sig
 		// Until the handler is seen, sample back to back and send right after a sample: the
 		// send may come one /proc read (tens of µs) late, but the probe's state at the send
 		// is then known to within a syscall, which is what classifies the trial's phase.
 		// The loop samples before it looks at the clock, so even an offset of 0 is sent with
 		// a fresh sample: our wake-up after the exec can lag the probe's own start.
-		for {
-			if res.HandlerSeenNs == 0 {
-				if watched == 0 && *probeChildOf > 0 {
-					if watched = firstChild(*probeChildOf); watched > 0 {
-						status = openStatus(watched)
+		waitUntil := func(target int64) {
+			for {
+				if res.HandlerSeenNs == 0 {
+					if watched == 0 && *probeChildOf > 0 {
+						if watched = firstChild(*probeChildOf); watched > 0 {
+							status = openStatus(watched)
+						}
 					}
-				}
-				if status != nil {
-					caught, ok := status.catches(*sig, *probeName)
-					at := time.Now().UnixNano()
-					if ok {
-						res.Samples++
-						res.LastSampleNs = at
-						if caught {
-							res.HandlerSeenNs = at
+					if status != nil {
+						caught, ok := status.catches(watchSig, *probeName)
+						at := time.Now().UnixNano()
+						if ok {
+							res.Samples++
+							res.LastSampleNs = at
+							if caught {
+								res.HandlerSeenNs = at
+							}
 						}
 					}
 				}
-			}
-			now := time.Now().UnixNano()
-			if now >= target {
-				break
-			}
-			if rest := time.Duration(target - now); res.HandlerSeenNs != 0 && rest > 3*time.Millisecond {
-				// The handler is in; nothing left to sample, so stop burning a core.
-				time.Sleep(rest - 2*time.Millisecond)
+				now := time.Now().UnixNano()
+				if now >= target {
+					return
+				}
+				if rest := time.Duration(target - now); (res.HandlerSeenNs != 0 || (status == nil && *probeChildOf == 0)) && rest > 3*time.Millisecond {
+					// Nothing left to sample, so stop burning a core.
+					time.Sleep(rest - 2*time.Millisecond)
+				}
 			}
 		}
+		for _, p := range plan {
+			for i := 0; i < p.Count; i++ {
+				waitUntil(res.ExecNs + (p.AtUs+int64(i)*p.IntervalUs)*1000)
+				s := sent{Sig: p.Sig, SendNs: time.Now().UnixNano()}
+				err := syscall.Kill(*killPid, syscall.Signal(p.Sig))
+				s.SentNs = time.Now().UnixNano()
+				if err != nil {
+					s.Error = err.Error()
+				}
+				res.Sends = append(res.Sends, s)
+			}
+		}
+		first := res.Sends[0]
 		res.ProbePid = watched
-		res.Signal = *sig
-		res.SendNs = time.Now().UnixNano()
-		if err := syscall.Kill(*killPid, syscall.Signal(*sig)); err != nil {
-			res.KillError = err.Error()
-		}
-		res.SentNs = time.Now().UnixNano()
+		res.Signal = first.Sig
+		res.SendNs, res.SentNs, res.KillError = first.SendNs, first.SentNs, first.Error
 	}
 	print(res)
 }

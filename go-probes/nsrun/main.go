@@ -50,6 +50,9 @@ func main() {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
+	// Go chdirs after the chroot only when Dir is set; without it PID 1 would keep the
+	// harness's working directory, outside its root (strace: AT_FDCWD</work/…>).
+	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS,
 		// Listing CLONE_NEWNS here as well makes Go remount / MS_REC|MS_PRIVATE in the

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
-import { HarnessError } from "../errors.js";
+import { HarnessError, toOutputFault } from "../errors.js";
 import { ExportedManifest, type RedactionSummary } from "./export-manifest.js";
 import { MANIFEST } from "./manifest.js";
 import { addCounts, redactText, type RedactionCounts } from "./redact.js";
@@ -103,8 +103,7 @@ export async function exportBundle(dir: string, options: ExportOptions): Promise
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
-    const e = err as NodeJS.ErrnoException;
-    throw new HarnessError("BAD_INPUT", `cannot write ${out}: ${e.code ?? e.message}`, { cause: err });
+    throw toOutputFault(err, { path: out, fix: "pick another -o" }) ?? err;
   }
   return { out, bytes: gz.length, tarBytes: tar.length, members: members.length, sha256: createHash("sha256").update(gz).digest("hex"), redaction };
 }

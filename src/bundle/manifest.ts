@@ -1,16 +1,12 @@
 import { z } from "zod";
-import { SCHEMA_VERSION, Variant } from "../evidence/schemas.js";
+import { HostFacts } from "../capture/host-facts.js";
+import { READABLE_SCHEMA_VERSIONS, Variant } from "../evidence/schemas.js";
 
 export const MANIFEST = "manifest.json";
 export const EVIDENCE = "evidence.json";
 export const FINDINGS = "findings.json";
 
-export const HostFacts = z.object({
-  kernel: z.string(),
-  node: z.string(),
-  tools: z.record(z.string(), z.string().nullable()),
-});
-export type HostFacts = z.infer<typeof HostFacts>;
+export { HostFacts };
 
 export const BundleFile = z.object({
   path: z.string(),
@@ -19,7 +15,7 @@ export const BundleFile = z.object({
 });
 
 export const Manifest = z.object({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  schemaVersion: z.number().int().refine((v) => READABLE_SCHEMA_VERSIONS.includes(v), "unknown schema version"),
   tool: z.object({ name: z.literal("forensics"), version: z.string() }),
   /** `partial`: the run stopped early (Ctrl-C, a harness fault); `reason` says why. */
   status: z.enum(["complete", "partial"]),

@@ -2,7 +2,7 @@ import { lstat, readFile } from "node:fs/promises";
 import { isAbsolute, join, normalize } from "node:path";
 import type { z } from "zod";
 import { HarnessError } from "../errors.js";
-import { SCHEMA_VERSION } from "../evidence/schemas.js";
+import { READABLE_SCHEMA_VERSIONS, TrialEvidence } from "../evidence/schemas.js";
 import { EVIDENCE, FINDINGS, MANIFEST, Manifest } from "./manifest.js";
 import { EvidenceFile, FindingsFile, sha256File } from "./write.js";
 
@@ -23,7 +23,9 @@ export async function readBundle(dir: string): Promise<Bundle> {
   };
   const raw = await readJson(join(dir, MANIFEST), fail);
   const version = (raw as { schemaVersion?: unknown })?.schemaVersion;
-  if (version !== SCHEMA_VERSION) fail(`${MANIFEST} has schema version ${JSON.stringify(version)}; this forensics reads version ${SCHEMA_VERSION}`);
+  if (typeof version !== "number" || !READABLE_SCHEMA_VERSIONS.includes(version)) {
+    fail(`${MANIFEST} has schema version ${JSON.stringify(version)}; this forensics reads versions ${READABLE_SCHEMA_VERSIONS.join(" and ")}`);
+  }
   const parsed = Manifest.safeParse(raw);
   if (!parsed.success) fail(`${MANIFEST} is malformed: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
   const manifest = parsed.data!;
@@ -38,9 +40,11 @@ export async function readBundle(dir: string): Promise<Bundle> {
   const listed = new Set(manifest.files.map((f) => f.path));
   for (const name of [EVIDENCE, FINDINGS]) if (!listed.has(name)) fail(`${name} is not listed in the manifest${manifest.status === "partial" ? ` (partial bundle: ${manifest.reason ?? "no reason"})` : ""}`);
 
-  const evidence = EvidenceFile.safeParse(await readJson(join(dir, EVIDENCE), fail));
+  const evidenceJson = await readJson(join(dir, EVIDENCE), fail);
+  const evidence = EvidenceFile.safeParse(manifest.schemaVersion === 1 ? upgradeEvidenceV1(evidenceJson) : evidenceJson);
   if (!evidence.success) fail(`${EVIDENCE} is malformed: ${evidence.error.issues[0]?.message}`);
-  const findings = FindingsFile.safeParse(await readJson(join(dir, FINDINGS), fail));
+  const findingsJson = (await readJson(join(dir, FINDINGS), fail)) as { schemaVersion?: unknown };
+  const findings = FindingsFile.safeParse(manifest.schemaVersion === 1 ? { ...findingsJson, schemaVersion: 2 } : findingsJson);
   if (!findings.success) fail(`${FINDINGS} is malformed: ${findings.error.issues[0]?.message}`);
   return { dir, manifest, evidence: evidence.data!, findings: findings.data! };
 }
@@ -52,4 +56,19 @@ async function readJson(path: string, fail: (why: string) => never): Promise<unk
   } catch {
     return fail(`${path} is not valid JSON`);
   }
+}
+
+/**
+ * Version 1 evidence: requests said `strace: true|false` instead of naming the observer set,
+ * and the origin was always the driver's sight of the exec.
+ */
+function upgradeEvidenceV1(json: unknown): unknown {
+  const file = json as { schemaVersion?: unknown; trials?: unknown };
+  if (!Array.isArray(file?.trials)) return json;
+  const trials = file.trials.map((t: Record<string, unknown>): unknown => {
+    const { strace, ...request } = (t.request ?? {}) as Record<string, unknown>;
+    const upgraded = { ...t, request: { ...request, observers: strace ? ["strace"] : [] }, origin: { us: t.originUs, source: "driver" } };
+    return TrialEvidence.safeParse(upgraded).success ? upgraded : t;
+  });
+  return { ...file, schemaVersion: 2, trials };
 }

@@ -1,7 +1,14 @@
 import { release } from "node:os";
 import { execa } from "execa";
-import type { HostFacts } from "../bundle/manifest.js";
+import { z } from "zod";
 import { readDockerEngine } from "../runtime/docker-engine.js";
+
+export const HostFacts = z.object({
+  kernel: z.string(),
+  node: z.string(),
+  tools: z.record(z.string(), z.string().nullable()),
+});
+export type HostFacts = z.infer<typeof HostFacts>;
 
 // Versions that decide how a trial behaves, recorded in every bundle's manifest. A tool
 // that is missing is recorded as null, not as an error: replay must still work.

@@ -1,6 +1,11 @@
+import { join } from "node:path";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
+import { describeStrace } from "../parse/describe.js";
+import { StraceRecord } from "../parse/records.js";
+import { parseStraceText } from "../parse/strace.js";
 import { onCleanup } from "../runtime/cleanup.js";
+import type { Observer } from "./observer.js";
 import { resolveTool } from "./tools.js";
 
 // strace runs under a pseudo-terminal: its "Process N attached" notes go to the terminal,
@@ -91,3 +96,31 @@ async function stopPty(pty: IPty, exited: Promise<number>): Promise<void> {
 }
 
 const oneLine = (s: string): string => s.replace(/\s+/g, " ").trim().slice(0, 300) || "(no output)";
+
+const STRACE_LOG = "strace.log";
+
+/** strace as an observer: ptrace, every syscall and signal of the tree, at a cost the trials measure. */
+export const straceObserver: Observer<StraceRecord> = {
+  name: "strace",
+  summary: "ptrace through node-pty: every syscall, signal and exit of the process tree (slows the program; the observer effect is measured)",
+  needs: async () => {
+    await resolveTool("strace");
+  },
+  async attach(target) {
+    const attachment = await attachStrace(target.gatePid, join(target.dir, STRACE_LOG));
+    return {
+      describe: () => ({ argv: attachment.argv }),
+      // strace exits by itself once every tracee is gone; only a survivor needs detaching.
+      detach: async () => {
+        await attachment.waitExit(5_000);
+        await attachment.detach();
+      },
+    };
+  },
+  rawFiles: [STRACE_LOG],
+  parse: (raw) => (raw[STRACE_LOG] === undefined ? [] : parseStraceText(raw[STRACE_LOG])),
+  record: StraceRecord,
+  describe: describeStrace,
+  timeUs: (r) => r.tsUs,
+  pid: (r) => r.pid,
+};

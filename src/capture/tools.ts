@@ -1,11 +1,7 @@
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { HarnessError } from "../errors.js";
-
-const FIXES: Record<string, string> = {
-  strace: "apt-get install -y strace",
-  gdb: "apt-get install -y gdb",
-};
+import { installHint } from "../install-hints.js";
 
 const found = new Map<string, string>();
 
@@ -23,6 +19,6 @@ export async function resolveTool(name: string): Promise<string> {
       // keep looking
     }
   }
-  const fix = FIXES[name] ?? `install ${name}`;
+  const fix = installHint(name);
   throw new HarnessError("MISSING_TOOL", `${name} not found on PATH: ${fix} (see forensics doctor)`);
 }

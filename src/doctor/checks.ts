@@ -8,9 +8,12 @@ import { resolveTool } from "../capture/tools.js";
 import { hasInterpreter } from "../probe/elf.js";
 import { runCheck, type CheckOutcome, type CheckSpec } from "./check-spec.js";
 import { describeDockerHost, readDockerEngine } from "../runtime/docker-engine.js";
+import { INSTALL_HINTS } from "../install-hints.js";
+import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
 import { isHarnessError } from "../errors.js";
 import { crossBuildCheck, goCheck, staticBuildCheck } from "./go-checks.js";
+import { tracefsCheck, tracepointsCheck, uprobesCheck } from "./kernel-checks.js";
 import { judgeDoctor, type DoctorReport } from "./report.js";
 
 const TOOL_TIMEOUT_MS = 5_000;
@@ -21,7 +24,7 @@ const straceCheck: CheckSpec = {
   blocks: ["runtime:namespace", "attachment:strace"],
   command: "strace -V",
   timeoutMs: TOOL_TIMEOUT_MS,
-  run: (signal) => checkToolVersion("strace", ["-V"], "apt-get install -y strace", signal),
+  run: (signal) => checkToolVersion("strace", ["-V"], INSTALL_HINTS.strace, signal),
 };
 
 const gdbCheck: CheckSpec = {
@@ -31,7 +34,7 @@ const gdbCheck: CheckSpec = {
   blocks: ["attachment:gdb", "claim:S4", "claim:S6"],
   command: "gdb --version",
   timeoutMs: TOOL_TIMEOUT_MS,
-  run: (signal) => checkToolVersion("gdb", ["--version"], "apt-get install -y gdb", signal),
+  run: (signal) => checkToolVersion("gdb", ["--version"], INSTALL_HINTS.gdb, signal),
 };
 
 const YAMA_SCOPE = "/proc/sys/kernel/yama/ptrace_scope";
@@ -45,7 +48,7 @@ const ptraceCheck: CheckSpec = {
   async run(signal) {
     const strace = await findTool("strace");
     if (strace === null) {
-      return { ok: false, detail: "not tested: strace is missing", fix: "apt-get install -y strace, then run forensics doctor again" };
+      return { ok: false, detail: "not tested: strace is missing", fix: `${INSTALL_HINTS.strace}, then run forensics doctor again` };
     }
     const scope = (await readFile(YAMA_SCOPE, "utf8").catch(() => null))?.trim();
     const yama = scope === undefined ? "no Yama LSM" : `kernel.yama.ptrace_scope=${scope}`;
@@ -96,7 +99,7 @@ const pidNamespaceCheck: CheckSpec = {
   // The same check the namespace runtime makes before a run, so doctor cannot disagree with it.
   async run() {
     try {
-      await createRuntime("namespace").preflight();
+      await createRuntime("namespace", launchers).preflight();
       return { ok: true, detail: "nsrun made a child PID 1 of new PID + mount namespaces" };
     } catch (err) {
       if (!isHarnessError(err)) throw err;
@@ -146,7 +149,7 @@ const tiniCheck: CheckSpec = {
   async run(signal) {
     // The static build goes into FROM-scratch images as it is; the dynamic one needs its libc.
     const path = (await findTool("tini-static")) ?? (await findTool("tini"));
-    if (path === null) return { ok: false, detail: "neither tini-static nor tini is on PATH", fix: "apt-get install -y tini" };
+    if (path === null) return { ok: false, detail: "neither tini-static nor tini is on PATH", fix: INSTALL_HINTS.tini };
     return { ok: true, detail: await describeInit(path, signal) };
   },
 };
@@ -159,7 +162,7 @@ const dumbInitCheck: CheckSpec = {
   timeoutMs: TOOL_TIMEOUT_MS,
   async run(signal) {
     const path = await findTool("dumb-init");
-    if (path === null) return { ok: false, detail: "dumb-init is not on PATH", fix: "apt-get install -y dumb-init" };
+    if (path === null) return { ok: false, detail: "dumb-init is not on PATH", fix: INSTALL_HINTS["dumb-init"] };
     return { ok: true, detail: await describeInit(path, signal) };
   },
 };
@@ -176,6 +179,9 @@ const DOCTOR_CHECKS: readonly CheckSpec[] = [
   dockerCheck,
   tiniCheck,
   dumbInitCheck,
+  tracefsCheck,
+  tracepointsCheck,
+  uprobesCheck,
 ];
 
 /** Runs all checks at once, each under its own timeout. */

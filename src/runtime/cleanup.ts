@@ -1,6 +1,9 @@
 // Everything a trial starts registers an undo here, so Ctrl-C, a failed trial or a thrown
 // harness error removes it; runCleanups is idempotent and runs newest first.
 
+/** How long an interrupted step may take to notice the shutdown before its bundle is finished and what it started is removed anyway. */
+export const SHUTDOWN_SETTLE_MS = 5_000;
+
 type Cleanup = () => Promise<void> | void;
 
 const pending = new Map<number, Cleanup>();

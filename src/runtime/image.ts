@@ -1,4 +1,4 @@
-// Image assembly from host files (DESIGN.md, "No image registry"): which files an init
+// Image assembly from host files, no registry (docs/design.md, "Images"): which files an init
 // needs, how it is invoked, and an ImageSpec resolved to contents and a content hash that
 // both runtimes use (docker to tag and cache an image, namespace to fill a root).
 
@@ -8,6 +8,7 @@ import { realpath, stat } from "node:fs/promises";
 import { posix } from "node:path";
 import { execa } from "execa";
 import { HarnessError } from "../errors.js";
+import { INSTALL_HINTS } from "../install-hints.js";
 import { GATE_DIR, GATE_PATH, type ImageFile, type ImageSpec, type InitKind } from "./runtime.js";
 
 interface InitBinary {
@@ -21,8 +22,8 @@ interface InitBinary {
 // tini-static needs nothing else in the image; tini -- keeps tini from parsing the
 // program's flags as its own. dumb-init takes the program directly.
 const INIT_BINARIES: Partial<Record<InitKind, InitBinary>> = {
-  tini: { hostPath: "/usr/bin/tini-static", path: "/tini", prefix: ["/tini", "--"], install: "apt-get install tini" },
-  "dumb-init": { hostPath: "/usr/bin/dumb-init", path: "/dumb-init", prefix: ["/dumb-init"], install: "apt-get install dumb-init" },
+  tini: { hostPath: "/usr/bin/tini-static", path: "/tini", prefix: ["/tini", "--"], install: INSTALL_HINTS.tini },
+  "dumb-init": { hostPath: "/usr/bin/dumb-init", path: "/dumb-init", prefix: ["/dumb-init"], install: INSTALL_HINTS["dumb-init"] },
 };
 
 /**
@@ -58,7 +59,8 @@ export function initCommand(init: InitKind, probeArgv: string[]): string[] {
   return [...(INIT_BINARIES[init]?.prefix ?? []), ...probeArgv];
 }
 
-async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
+/** The libraries and ELF interpreter `ldd` names for a dynamic host binary, each at its host path; none for a static one. */
+export async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
   const result = await execa("ldd", [hostPath], { reject: false });
   // ldd exits 1 saying "not a dynamic executable" (glibc) or "statically linked" for static binaries.
   if (result.exitCode !== 0 || /statically linked/.test(result.stdout)) return [];

@@ -1,58 +1,139 @@
-import type { InitKind } from "../runtime/runtime.js";
+import type { Attachment, ObserverName } from "../capture/observer.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
+import type { Container, ImageFile, InitKind } from "../runtime/runtime.js";
 
-/** A claim a scenario puts to the test (ids from CLAIMS.md). */
+/** A claim a scenario puts to the test (ids from docs/claims.md). */
 export interface Claim {
   id: string;
   statement: string;
 }
 
-/** Knobs common to every scenario that drives a signal through the gate and driver. */
+/**
+ * One CLI option of a scenario, declared as data (as Vitest declares its options): `run`
+ * builds the flag, its help and its validation from this, so a scenario adds an option
+ * in one place.
+ */
+export interface ScenarioOption<T = unknown> {
+  /** Commander flag syntax, e.g. "--offsets <µs,...>". */
+  flag: string;
+  description: string;
+  /** Turns the flag's text into the value; throws an Error whose message says what was expected. */
+  parse(value: string): T;
+}
+
+/**
+ * A variant axis of a scenario beyond runtime, init and Go (e.g. tz, zoneinfo): every run
+ * crosses the chosen values of every axis. `run` builds a `--<name> <v1,v2,…>` flag for it.
+ * A value names a point on the axis; what it means for the image and environment is the
+ * scenario's target(), so one line there changes one thing in the container.
+ */
+export interface AxisSpec {
+  description: string;
+  /** Every value the axis accepts, in the order runs cross them. */
+  values: readonly string[];
+  /** The values a run crosses when the flag is not given. */
+  defaults: readonly string[];
+}
+
+/** One signal group the driver sends: count signals, the first atUs after the exec, then every intervalUs. */
+export interface Send {
+  sig: number;
+  atUs: number;
+  count?: number;
+  intervalUs?: number;
+}
+
+/** What one variant's container holds and runs, beyond the gate and the init. */
+export interface TrialTarget {
+  /** The program's argv after its path (the probe's flags). */
+  args: string[];
+  env: Record<string, string>;
+  /** Extra host files placed in the image (zoneinfo, locales, libraries…). */
+  files: ImageFile[];
+}
+
+/** The common knobs of every run; a scenario's own options come through `options`. */
 export interface SweepOptions {
-  /** Explicit send offsets (µs after exec); empty: the scenario aims at its phases itself. */
-  offsetsUs: number[];
-  /** Trials per offset (and per strace on/off). */
+  /** Trials per planned point (and per observer set). */
   trials: number;
-  /** Run each offset with and without strace attached (the observer effect is a result). */
-  strace: "both" | "on" | "off";
+  /** Every planned point runs once per observer set (comparing sets measures the observer effect). */
+  observerSets: ObserverName[][];
+  /** The scenario's own options, parsed by its ScenarioOption table, by option name. */
+  options: Record<string, unknown>;
 }
 
-export interface SweepContext {
+export interface SweepContext<Req extends TrialRequest> {
   variant: Variant;
-  options: SweepOptions;
-  runTrial(request: TrialRequest): Promise<TrialEvidence>;
+  sweep: SweepOptions;
+  runTrial(request: Req): Promise<TrialEvidence>;
 }
 
-export interface TrialSummary {
-  /** µs after the exec at which the signal really went out. */
-  offsetUs: number;
-  outcome: string;
-  exitCode: number | null;
-  signal: string | null;
-  /** Scenario-specific facts (phase, measured boundaries…). */
-  details: Record<string, string | number | null>;
+/** A trial line and summary lines as the run prints them; a scenario renders its own. */
+export interface ScenarioRender {
+  trialLine(trial: TrialEvidence): string;
+  /** Lines under the variant's heading in the closing summary. */
+  variantSummary(variant: Variant, trials: TrialEvidence[]): string[];
+  /** The scenario's fields of one trial in `run --json` (added to id, variant, observers, intent). */
+  trialJson(trial: TrialEvidence): Record<string, unknown>;
+  /** Top-level fields the scenario adds to `run --json` (e.g. a matrix of its variants). */
+  runJson?(trials: TrialEvidence[], findings: Finding[]): Record<string, unknown>;
 }
 
-export interface Scenario {
+/** What a scenario's trial hooks may use: the running container, the attached observers, the trial's log. */
+export interface TrialHookContext<Req extends TrialRequest = TrialRequest> {
+  variant: Variant;
+  request: Req;
+  container: Container;
+  /** Host PIDs of the gate (the program, or its init, once released) and of PID 1. */
+  gatePid: number;
+  pid1: number;
+  /** The attachments of this trial's observer set, by observer name. */
+  attachments: Partial<Record<ObserverName, Attachment>>;
+  /** The trial's raw directory (extra captures go here, named by the scenario). */
+  dir: string;
+  /** Appends an event to runtime.jsonl (stamped now unless tNs is given): what the hook did, when. */
+  note(ev: string, fields: Record<string, unknown>, tNs?: string): Promise<void>;
+}
+
+export interface Scenario<Req extends TrialRequest = TrialRequest> {
   name: string;
   /** One line for `forensics list`. */
   summary: string;
+  /** What `run --help` says about this scenario: what a trial reports, how to read it. */
+  help: string;
   claims: Claim[];
   /** go-probes/<probe> is the program under test. */
   probe: string;
-  probeArgs: string[];
-  /** Signal number the driver sends. */
-  signal: number;
+  /** Which of the user's own targets the scenario can run instead of its probe (`--binary`, `--image`). */
+  targets: ("binary" | "image")[];
   inits: InitKind[];
   defaultInits: InitKind[];
-  /** How long after the send a still-running program counts as having lost the signal. */
-  settleMs(request: TrialRequest): number;
-  /** Runs the trials of one variant, choosing offsets from what earlier trials measured. */
-  sweep(ctx: SweepContext): Promise<void>;
-  /** What one trial came to, for progress lines and `run --json`. */
-  summariseTrial(trial: TrialEvidence): TrialSummary;
+  observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  /** Variant axes of this scenario only, by name (the flag is --<name>). */
+  axes: Record<string, AxisSpec>;
+  /** Options of this scenario only, keyed by their name in SweepOptions.options. */
+  options: Record<string, ScenarioOption>;
+  /** Signal numbers the driver sends in this scenario (observers narrow what they record to these). */
+  signals: number[];
+  /** The image and argv of a variant. */
+  target(variant: Variant): TrialTarget;
+  /** What the driver sends after releasing the gate. */
+  sends(request: Req): Send[];
+  /** How long after the last send a still-running program counts as not having ended by it. */
+  settleMs(request: Req): number;
+  /** Before the driver releases the gate (observers attached): e.g. gdb breakpoints. */
+  beforeRelease?(ctx: TrialHookContext<Req>): Promise<void>;
+  /**
+   * After the driver has sent everything, before the trial waits for the end: gdb
+   * checkpoints, `docker stop -t N`, a client request to the program… A hook's failure is a
+   * harness fault unless it records what happened as evidence and returns.
+   */
+  afterSends?(ctx: TrialHookContext<Req>): Promise<void>;
+  /** Runs the trials of one variant, choosing each request from what earlier trials measured. */
+  sweep(ctx: SweepContext<Req>): Promise<void>;
+  render: ScenarioRender;
   /** Verdicts for one variant, computed from its trials only. */
   analyse(variant: Variant, trials: TrialEvidence[]): Finding[];
 }
 
-export const defineScenario = (scenario: Scenario): Scenario => scenario;
+export const defineScenario = <Req extends TrialRequest>(scenario: Scenario<Req>): Scenario<Req> => scenario;

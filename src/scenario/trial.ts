@@ -1,32 +1,65 @@
-import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
-import { attachStrace, type StraceAttachment } from "../capture/strace.js";
+import type { Attachment, ObserverName } from "../capture/observer.js";
+import { observerFor } from "../capture/observers.js";
 import { HarnessError } from "../errors.js";
+import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
 import { onCleanup } from "../runtime/cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
-import { loadTrialEvidence, RAW_FILES } from "../bundle/raw.js";
 import type { BundleWriter } from "../bundle/write.js";
-import type { Scenario } from "./define.js";
+import type { ContainerPipeline } from "./container-pipeline.js";
+import { locateProgram, type ResolvedTarget } from "./target.js";
+import type { Scenario, Send } from "./define.js";
 
 export interface TrialBinaries {
   gate: string;
   driver: string;
-  probe: string;
 }
 
 export interface TrialContext {
   runId: string;
-  runtime: Runtime;
   bundle: BundleWriter;
   binaries: TrialBinaries;
   scenario: Scenario;
+  target: ResolvedTarget;
+  /** Where the trial's container comes from and goes (see ContainerPipeline). */
+  containers: ContainerPipeline;
+  /** Called once the driver has sent everything: the next trial's container may start now. */
+  afterSends(): void;
 }
 
-const PROBE_NAME = "probe";
-const PROBE_PATH = `/${PROBE_NAME}`;
+/** Creates and starts (gate blocked) the container of one trial of a variant. */
+export async function startTrialContainer(runtime: Runtime, runId: string, gate: string, target: ResolvedTarget, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
+  const init = variant.init as InitKind;
+  const own = scenario.target(variant);
+  const container = await runtime.create({
+    runId,
+    trialId: `${runId}-${id}`,
+    image: {
+      files: target.engineImage
+        ? [{ hostPath: gate, path: GATE_PATH }]
+        : [{ hostPath: gate, path: GATE_PATH }, ...target.files, ...(await initFiles(init)), ...(target.kind === "probe" ? own.files : [])],
+    },
+    command: initCommand(init, target.argv(own.args)),
+    env: own.env,
+    init,
+    engineImage: target.engineImage,
+  });
+  try {
+    await container.start();
+  } catch (err) {
+    await container.remove();
+    throw err;
+  }
+  return container;
+}
+
+/** The driver gives up on a gate that never opens its FIFO after this long. */
+const DRIVER_OPEN_TIMEOUT_MS = 10_000;
+/** Beyond the last planned send, the driver may take this long before it counts as hung. */
+const DRIVER_SLACK_MS = 20_000;
 
 /** The driver's JSON line (go-probes/driver): instants as decimal CLOCK_REALTIME ns. */
 interface DriverReport {
@@ -34,53 +67,62 @@ interface DriverReport {
   execNs?: string;
   sendNs?: string;
   sentNs?: string;
+  /** Every signal sent: when each kill(2) started and returned. */
+  sends?: { sig: number; sendNs: string; sentNs: string; error?: string }[];
   killError?: string;
   error?: string;
 }
 
 /**
- * One run of one variant: container with the gate → strace attached (if asked) → driver
- * releases the gate and sends the signal at the offset → wait for the end, SIGKILL after the
- * settle time → raw captures saved → parsed into evidence. What the program did is
- * evidence; only harness faults throw.
+ * One run of one variant: container with the gate → the request's observers attached →
+ * driver releases the gate and sends the planned signals → wait for the end, SIGKILL after
+ * the settle time → observers detached, raw captures saved → parsed into evidence. What
+ * the program did is evidence; only harness faults throw.
  */
 export async function runTrial(ctx: TrialContext, variant: Variant, id: string, request: TrialRequest): Promise<TrialEvidence> {
   const dir = await ctx.bundle.trialDir(variant, id);
   const runtimeLog = join(dir, RAW_FILES.runtime);
   const note = (ev: string, fields: Record<string, unknown>, tNs = nowNs()) =>
-    appendFile(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
+    ctx.bundle.appendRaw(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
 
   await note("trial", { id, variant, request });
   const init = variant.init as InitKind;
-  const container = await ctx.runtime.create({
-    runId: ctx.runId,
-    trialId: `${ctx.runId}-${id}`,
-    image: {
-      files: [
-        { hostPath: ctx.binaries.gate, path: GATE_PATH },
-        { hostPath: ctx.binaries.probe, path: PROBE_PATH },
-        ...(await initFiles(init)),
-      ],
-    },
-    command: initCommand(init, [PROBE_PATH, ...ctx.scenario.probeArgs]),
-    env: {},
-    init,
-  });
+  const container = await ctx.containers.take(id);
 
-  let strace: StraceAttachment | null = null;
+  const attached: Attachment[] = [];
+  const attachments: Partial<Record<ObserverName, Attachment>> = {};
   try {
-    await container.start();
     const gatePid = await container.gatePid();
-    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
-    if (request.strace) strace = await attachStrace(gatePid, join(dir, RAW_FILES.strace));
+    const { kind, label, programPath, programName, shellForm } = ctx.target;
+    const programHostPath = await locateProgram(ctx.target, gatePid);
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target: { kind, label, programPath, programName, shellForm } });
+    for (const name of request.observers as ObserverName[]) {
+      const attachment = await observerFor(name).attach({
+        gatePid,
+        pid1: container.pid(),
+        programPath: programHostPath,
+        signals: ctx.scenario.signals,
+        dir,
+        trialId: `${ctx.runId}-${id}`,
+      });
+      attached.push(attachment);
+      attachments[name] = attachment;
+      await note("observer", { name, ...attachment.describe() });
+    }
 
-    const driver = await runDriver(ctx, container, gatePid, init, request);
-    await note("driver", { ...driver, offsetUs: request.offsetUs }, driver.execNs);
+    const hook = { variant, request, container, gatePid, pid1: container.pid(), attachments, dir, note };
+    await ctx.scenario.beforeRelease?.(hook);
+    const sends = ctx.scenario.sends(request);
+    await ctx.containers.quiet();
+    const driver = await runDriver(ctx, container, gatePid, init, request, sends);
+    ctx.afterSends();
+    await note("driver", { ...driver }, driver.execNs);
     if (driver.error) {
       const { stderr } = await container.logs();
       throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
     }
     if (driver.killError) throw new HarnessError("TRIAL_FAILED", `trial ${id}: the driver could not send the signal (${driver.killError}): PID 1 was gone before the offset`);
+    await ctx.scenario.afterSends?.(hook);
 
     const settleMs = ctx.scenario.settleMs(request);
     let status = await container.wait(settleMs);
@@ -92,37 +134,39 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     }
     await note("exit", { code: status.code, signal: status.signal });
 
-    if (strace && (await strace.waitExit(5_000)) === null) await strace.detach();
+    for (const attachment of attached.splice(0)) await attachment.detach();
     const { stdout, stderr } = await container.logs();
-    await writeFile(join(dir, RAW_FILES.probe), stdout);
-    if (stderr) await writeFile(join(dir, "stderr.txt"), stderr);
+    await ctx.bundle.writeRaw(join(dir, RAW_FILES.probe), stdout);
+    if (stderr) await ctx.bundle.writeRaw(join(dir, "stderr.txt"), stderr);
   } finally {
-    await strace?.detach();
-    await container.remove();
+    for (const attachment of attached) await attachment.detach().catch(() => {});
+    ctx.containers.retire(container);
   }
 
   return loadTrialEvidence(ctx.bundle.dir, dir);
 }
 
-async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest): Promise<DriverReport> {
+async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest, sends: Send[]): Promise<DriverReport> {
   // With strace attached its rt_sigaction line times the handler exactly, and /proc reads
   // would only add load; without it the driver samples SigCgt. Under tini and dumb-init
   // the probe is PID 1's child, forked only after the release.
-  const probeTarget = request.strace
+  const probeTarget = request.observers.includes("strace")
     ? []
     : init === "tini" || init === "dumb-init"
-      ? ["-probe-child-of", String(container.pid()), "-probe-name", PROBE_NAME]
-      : ["-probe-pid", String(gatePid), "-probe-name", PROBE_NAME];
+      ? ["-probe-child-of", String(container.pid()), "-probe-name", ctx.target.programName]
+      : ["-probe-pid", String(gatePid), "-probe-name", ctx.target.programName];
+  const lastUs = Math.max(0, ...sends.map((s) => s.atUs + ((s.count ?? 1) - 1) * (s.intervalUs ?? 0)));
+  const timeoutMs = DRIVER_OPEN_TIMEOUT_MS + Math.ceil(lastUs / 1000) + DRIVER_SLACK_MS;
   const child = execa(
     ctx.binaries.driver,
     [
       "-fifo", container.gateFifoHostPath(),
       "-kill-pid", String(container.pid()),
+      "-open-timeout", `${DRIVER_OPEN_TIMEOUT_MS}ms`,
       ...probeTarget,
-      "-signal", String(ctx.scenario.signal),
-      "-offset-us", String(request.offsetUs),
+      ...sends.flatMap((s) => ["-send", `${s.sig}@${s.atUs}x${s.count ?? 1}/${s.intervalUs ?? 0}`]),
     ],
-    { reject: false, timeout: 30_000 },
+    { reject: false, timeout: timeoutMs },
   );
   // On Ctrl-C the container goes first; a driver still blocked opening its FIFO would
   // otherwise wait out its own open timeout.
@@ -134,7 +178,10 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
   try {
     return JSON.parse(line) as DriverReport;
   } catch {
-    throw new HarnessError("TRIAL_FAILED", `the driver failed (${result.exitCode ?? result.signal}): ${result.stderr.trim() || "no output"}`);
+    const why = result.timedOut
+      ? `it was still running after ${timeoutMs} ms (the last send was planned ${lastUs} µs after the exec)`
+      : `${result.exitCode ?? result.signal}: ${result.stderr.trim() || "no output"}`;
+    throw new HarnessError("TRIAL_FAILED", `the driver failed (${why})`);
   }
 }
 

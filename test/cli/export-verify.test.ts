@@ -8,6 +8,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { execa } from "execa";
 import { Header } from "tar";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SCHEMA_VERSION } from "../../src/evidence/schemas.js";
 import { writeRealBundle } from "../support/bundle.js";
 import { ensureBuilt, expectOneErrorLine, makeSandbox, root, runCli, type Sandbox } from "./cli.js";
 
@@ -49,7 +50,7 @@ describe("forensics export → verify", () => {
 
     const ok = await runCli(["verify", a], { sandbox });
     expect(ok.exitCode).toBe(0);
-    expect(ok.stdout).toBe(`OK ${a}: schema 1, complete, 62 files match their sha256, nothing unlisted; redacted: nothing found`);
+    expect(ok.stdout).toBe(`OK ${a}: schema ${SCHEMA_VERSION}, complete, 62 files match their sha256, nothing unlisted; redacted: nothing found`);
 
     const member = `${runId}/raw/namespace-tini-go1.26.8/t013/strace.log`;
     const bad = join(sandbox.dir, "bad.tar.gz");
@@ -178,6 +179,6 @@ describe("a bundle the harness just wrote (real run)", () => {
     expect(exported.exitCode, exported.stderr).toBe(0);
     const verified = await runCli(["verify", out], { sandbox });
     expect(verified.exitCode, verified.stdout).toBe(0);
-    expect(verified.stdout).toMatch(/^OK .*: schema 1, complete, \d+ files match their sha256, nothing unlisted; redacted \(host names and home stripped\): /);
+    expect(verified.stdout).toMatch(new RegExp(`^OK .*: schema ${SCHEMA_VERSION}, complete, \\d+ files match their sha256, nothing unlisted; redacted \\(host names and home stripped\\): `));
   });
 });

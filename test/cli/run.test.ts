@@ -6,10 +6,11 @@ import { existsSync, statSync } from "node:fs";
 import { Command } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SCENARIOS } from "../../scenarios/index.js";
-import sigtermRace from "../../scenarios/sigterm-race.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { readBundle } from "../../src/bundle/read.js";
 import { register as registerRun } from "../../src/cli/commands/run.js";
-import { bundlesIn, ensureBuilt, expectNothingLeft, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { bundlesIn, ensureBuilt, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -56,6 +57,10 @@ describe("forensics run: bad input", () => {
     [["--offsets", "10,,20"], "--offsets"],
     [["--offsets", ""], "--offsets"],
     [["--strace", "maybe"], "--strace"],
+    [["--observe", "bogus"], "--observe"],
+    [["--observe", "strace,,none"], "--observe"],
+    [["--observe", "gdb"], "--observe"],
+    [["--observe", "none", "--strace", "on"], "--strace"],
     [["--bogus"], "--bogus"],
   ])("%j exits 64 with one line naming %s", async (flags, named) => {
     const sandbox = await makeSandbox();
@@ -127,7 +132,7 @@ describe("forensics run sigterm-race --init none --json (real run)", () => {
     expect(r.exitCode, r.stderr).toBe(0);
 
     // Progress went to stderr; stdout is exactly one JSON document.
-    expect(r.stderr).toMatch(/^\[ {2}1\] none /m);
+    expect(r.stderr).toMatch(/^\[ {2}1\] init=none · go/m);
     expect(r.stderr).not.toMatch(/^forensics: /m);
     const doc = JSON.parse(r.stdout) as { bundle: string; scenario: string; findings: unknown[]; trials: JsonTrial[] };
     expect(doc.scenario).toBe("sigterm-race");

@@ -6,10 +6,10 @@
 
 import { cp } from "node:fs/promises";
 import { join } from "node:path";
-import sigtermRace from "../../scenarios/sigterm-race.js";
-import { loadRawTrials } from "../../src/bundle/raw.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
+import { loadRawTrials } from "../../src/evidence/load.js";
 import { BundleWriter } from "../../src/bundle/write.js";
-import { variantKey, type Variant } from "../../src/evidence/schemas.js";
+import { sameVariant } from "../../src/evidence/schemas.js";
 
 export const FIXTURE_RAW = join(import.meta.dirname, "../fixtures/sigterm-race/namespace/raw");
 
@@ -20,7 +20,6 @@ export const FIXTURE_RAW = join(import.meta.dirname, "../fixtures/sigterm-race/n
  */
 export async function writeRealBundle(root: string, plant?: (dir: string) => Promise<void>): Promise<string> {
   const recorded = await loadRawTrials(join(FIXTURE_RAW, ".."));
-  const sameVariant = (a: Variant, b: Variant) => variantKey(a) === variantKey(b);
   const variants = recorded.map((t) => t.variant).filter((v, i, all) => all.findIndex((w) => sameVariant(v, w)) === i);
   const writer = await BundleWriter.create(root, "sigterm-race", { runtime: "namespace", trials: 1 }, variants);
   await cp(FIXTURE_RAW, join(writer.dir, "raw"), { recursive: true, filter: (src) => !src.endsWith(".golden.jsonl") });

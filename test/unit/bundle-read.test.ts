@@ -2,8 +2,8 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import sigtermRace from "../../scenarios/sigterm-race.js";
-import { loadRawTrials } from "../../src/bundle/raw.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
+import { loadRawTrials } from "../../src/evidence/load.js";
 import { readBundle } from "../../src/bundle/read.js";
 import { BundleWriter } from "../../src/bundle/write.js";
 import { HarnessError } from "../../src/errors.js";
@@ -79,7 +79,7 @@ describe("readBundle", () => {
 
   it("names both versions when the schema version is unknown", async () => {
     await editManifest((m) => (m.schemaVersion = 99));
-    expect(await refusal()).toMatch(/schema version 99.*reads version 1/);
+    expect(await refusal()).toMatch(/schema version 99.*reads versions 1 and 2/);
   });
 
   it("says a partial bundle is partial, and why", async () => {

@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import sigtermRace from "../../scenarios/sigterm-race.js";
-import { loadRawTrials } from "../../src/bundle/raw.js";
-import { describeEvent, describeStrace } from "../../src/evidence/describe.js";
-import { analyseRaceTrial, type RaceTrial } from "../../src/evidence/race-window.js";
+import sigtermRace from "../../scenarios/sigterm-race/index.js";
+import { loadRawTrials } from "../../src/evidence/load.js";
+import { describeEvent, describeStrace } from "../../src/parse/describe.js";
+import { analyseRaceTrial, type RaceTrial } from "../../scenarios/sigterm-race/analysis.js";
 import { variantKey, type Finding, type TrialEvidence } from "../../src/evidence/schemas.js";
 
 // Fixtures are the raw/ folders of two real `forensics run sigterm-race` runs (namespace
@@ -36,7 +36,7 @@ describe.each(["namespace", "docker"])("sigterm-race analysis on a recorded %s r
       if (t.phase === "after-notify") expect(t.notifyUs!).toBeLessThanOrEqual(t.sentUs);
       if (t.phase === "before-notify") expect(t.handlerUs!).toBeLessThanOrEqual(t.sentUs);
       // A probe killed before its Go runtime got going never printed "start" nor installed a handler.
-      if (evidence.request.strace && events("probe").includes("start")) {
+      if (evidence.request.observers.includes("strace") && events("probe").includes("start")) {
         expect(t.handlerSource, `${t.trial}: strace shows Go's handler install`).toBe("strace");
         if (t.phase === "before-handler") expect(t.handlerUs!).toBeGreaterThan(t.sentUs);
       }
@@ -44,7 +44,7 @@ describe.each(["namespace", "docker"])("sigterm-race analysis on a recorded %s r
   });
 
   it("shows Go's dieFromSignal fallback in strace when the probe itself is PID 1", async () => {
-    const trials = (await load()).filter((e) => e.variant.init === "none" && e.request.strace).map(analyseRaceTrial);
+    const trials = (await load()).filter((e) => e.variant.init === "none" && e.request.observers.includes("strace")).map(analyseRaceTrial);
     const middle = trials.filter((t) => t.phase === "before-notify");
     expect(middle.length).toBeGreaterThan(0);
     for (const t of middle) {
@@ -63,7 +63,7 @@ describe.each(["namespace", "docker"])("sigterm-race analysis on a recorded %s r
     const findings = trials.length ? computeFindings(trials) : [];
     for (const ref of findings.flatMap((f) => f.evidence)) {
       const trial = byId.get(ref.trial)!;
-      const record = trial.records[ref.source][ref.index]!;
+      const record = (trial.records as Record<string, unknown[] | undefined>)[ref.source]![ref.index]!;
       const text = ref.source === "strace" ? describeStrace(record as never) : describeEvent(record as never);
       expect(text).toBe(ref.text);
     }

@@ -41,8 +41,8 @@ all mode 0644, owner 0:0, one mtime (the run's start), no links. The same bundle
 same tar bytes anywhere, and the same .tar.gz bytes on the same Node version (the gzip
 layer may differ between Node/zlib versions).
 
-Exit status: 0 written, 67 bundle refused (partial, tampered, unlisted files), 66 output
-not writable, 64 usage.
+Exit status: 0 written, 67 bundle refused (partial, tampered, unlisted files), 66 no such
+bundle directory, 75 archive not writable, 64 usage.
 
 Examples:
   forensics export traces/sigterm-race-20261125T230456Z-bd2749

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { register as registerClean } from "./clean.js";
 import { register as registerDoctor } from "./doctor.js";
 import { register as registerExport } from "./export.js";
 import { register as registerList } from "./list.js";
@@ -8,6 +9,7 @@ import { register as registerVerify } from "./verify.js";
 
 // Each command module exports register(program); this file only lists them.
 export function registerCommands(program: Command): void {
+  registerClean(program);
   registerDoctor(program);
   registerExport(program);
   registerList(program);

@@ -1,5 +1,9 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { findScenario } from "../../../scenarios/index.js";
+import { findScenario, SCENARIOS } from "../../../scenarios/index.js";
+import { OBSERVER_NAMES, parseObserverSets, type ObserverName } from "../../capture/observer.js";
+import { OBSERVERS } from "../../capture/observers.js";
+import { HarnessError } from "../../errors.js";
+import { parseGoVersionFlag } from "../../probe/go-toolchain.js";
 import { runScenario } from "../../scenario/run.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
@@ -7,56 +11,97 @@ import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
 interface RunFlags {
   runtime: RuntimeKind;
   init?: InitKind[];
-  go?: string;
+  go?: string[];
   trials: number;
-  offsets?: number[];
-  strace: "both" | "on" | "off";
+  observe?: string;
+  strace?: "both" | "on" | "off";
   out: string;
   json?: boolean;
+  [option: string]: unknown;
 }
 
+/** The old `--strace` flag, kept as an alias: both = none,strace; on = strace; off = none. */
+const STRACE_ALIAS: Record<string, string> = { both: "none,strace", on: "strace", off: "none" };
+
 export function register(program: Command): void {
-  program
+  const run = program
     .command("run")
     .argument("<scenario>", "scenario name (see: forensics list)")
     .description("run a scenario's trials, print verdicts on its claims, and write a trace bundle")
     .addOption(new Option("--runtime <kind>", "where trials run: namespace (no daemon) or docker").choices([...RUNTIME_KINDS]).default("namespace"))
     .option("--init <list>", `what is PID 1, comma-separated subset of ${INIT_KINDS.join(",")} (default: the scenario's)`, parseInits)
-    .option("--go <version>", "build the probe with this Go toolchain through GOTOOLCHAIN, e.g. 1.27.3")
-    .option("--trials <n>", "trials per offset (and per strace on/off)", parsePositiveInt, 1)
-    .option("--offsets <µs,...>", "send the signal at these µs after the exec instead of aiming at each phase", parseOffsets)
-    .addOption(new Option("--strace <mode>", "run each offset with strace attached, without, or both (the observer effect is a result)").choices(["both", "on", "off"]).default("both"))
-    .option("--out <dir>", "where bundles are written", "traces")
-    .option("--json", "print one JSON document (bundle, findings, trials) on stdout; progress stays on stderr")
-    .addHelpText(
-      "after",
-      `
-sigterm-race reports for every trial:
-  phase    where the send landed: before-handler (Go's runtime has no SIGTERM handler yet),
-           before-notify (handler in, signal.Notify not called yet), after-notify
-  outcome  lost (still running; the harness SIGKILLs it), runtime-default (ended without
-           handling it: exit status or killed-by as observed), handled (its own Notify path ran)
-  and a verdict per init on claims S1, S2, S7 (CLAIMS.md), citing the records behind it.
-
-Examples:
-  forensics run sigterm-race                       # namespace runtime, inits none,tini,dumb-init
-  forensics run sigterm-race --runtime docker --init none,docker-init
-  forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --strace off --out /tmp/traces
-  forensics run sigterm-race --go 1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .verdict]'`,
+    .option("--go <versions>", "build the probe with these Go toolchains through GOTOOLCHAIN, one variant each; `host` is the host's Go (e.g. host,1.27.3)", parseGoList)
+    .option("--trials <n>", "trials per planned point and observer set", parsePositiveInt, 1)
+    .option(
+      "--observe <sets>",
+      `observer sets, comma-separated; + joins observers of one set, none is the empty set (observers: ${OBSERVER_NAMES.join(", ")}; default: the scenario's)`,
     )
+    .addOption(new Option("--strace <mode>", "alias: both = --observe none,strace; on = strace; off = none").choices(Object.keys(STRACE_ALIAS)))
+    .option("--out <dir>", "where bundles are written", "traces");
+  // Every scenario's own axes and options, declared as data in its folder.
+  const owners = new Map<string, string[]>();
+  for (const scenario of SCENARIOS) {
+    for (const [name, axis] of Object.entries(scenario.axes)) {
+      const known = owners.get(name);
+      if (known) {
+        known.push(scenario.name);
+        continue;
+      }
+      owners.set(name, [scenario.name]);
+      run.addOption(
+        new Option(`--${name} <values>`, `${axis.description}: comma-separated of ${axis.values.join(", ")} (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
+          parseAxisValues(name, value, axis.values),
+        ),
+      );
+    }
+    for (const [name, option] of Object.entries(scenario.options)) {
+      const known = owners.get(name);
+      if (known) {
+        known.push(scenario.name);
+        continue;
+      }
+      owners.set(name, [scenario.name]);
+      run.addOption(
+        new Option(option.flag, `${option.description} (${scenario.name})`).argParser((value: string) => {
+          try {
+            return option.parse(value);
+          } catch (err) {
+            throw new InvalidArgumentError((err as Error).message);
+          }
+        }),
+      );
+    }
+  }
+  run
+    .option("--json", "print one JSON document (bundle, findings, trials) on stdout; progress stays on stderr")
+    .addHelpText("after", () => `\n${SCENARIOS.map((s) => s.help).join("\n\n")}\n\nObservers:\n${Object.values(OBSERVERS).map((o) => `  ${o!.name.padEnd(8)} ${o!.summary}`).join("\n")}\n\n${EXAMPLES}`)
     .action(async (name: string, flags: RunFlags) => {
       const scenario = findScenario(name);
+      const foreign = [...owners].filter(([option, names]) => flags[option] !== undefined && !names.includes(scenario.name)).map(([option]) => option);
+      if (foreign.length) throw new HarnessError("USAGE", `${scenario.name} has no option --${foreign.join(", --")}`);
+      if (flags.observe !== undefined && flags.strace !== undefined) throw new HarnessError("USAGE", "--strace is an alias of --observe: give one of them");
+      const observe = flags.observe ?? (flags.strace ? STRACE_ALIAS[flags.strace] : undefined);
+      let observerSets: ObserverName[][];
+      try {
+        observerSets = observe === undefined ? scenario.observers.defaultSets : parseObserverSets(observe, scenario.observers.supported);
+      } catch (err) {
+        throw new HarnessError("USAGE", `--observe: ${(err as Error).message}`);
+      }
+      const options = Object.fromEntries(Object.keys(scenario.options).filter((o) => flags[o] !== undefined).map((o) => [o, flags[o]]));
+      const axes = Object.fromEntries(Object.keys(scenario.axes).filter((a) => flags[a] !== undefined).map((a) => [a, flags[a] as string[]]));
+
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const result = await runScenario({
         scenario,
         runtime: flags.runtime,
         inits: flags.init ?? scenario.defaultInits,
-        go: flags.go,
-        sweep: { offsetsUs: flags.offsets ?? [], trials: flags.trials, strace: flags.strace },
+        go: flags.go ?? [undefined],
+        axes,
+        sweep: { trials: flags.trials, observerSets, options },
         outDir: flags.out,
         onProgress: (event) => {
           if (event.kind === "step") log(`· ${event.message}`);
-          else if (event.kind === "trial-done") log(formatTrialLine(event.n, event.variant, event.trial, scenario.summariseTrial(event.trial)));
+          else if (event.kind === "trial-done") log(formatTrialLine(scenario, event.n, event.trial));
         },
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(runJson(scenario, result.bundle, result.trials, result.findings), null, 2)}\n`);
@@ -64,11 +109,32 @@ Examples:
     });
 }
 
+const EXAMPLES = `Examples:
+  forensics run sigterm-race                       # namespace runtime, inits none,tini,dumb-init
+  forensics run sigterm-race --runtime docker --init none,docker-init
+  forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --observe none --out /tmp/traces
+  forensics run sigterm-race --strace on            # the older spelling of --observe strace
+  forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'`;
+
 function parseInits(value: string): InitKind[] {
   const inits = value.split(",").map((s) => s.trim()).filter(Boolean);
   const bad = inits.filter((i) => !(INIT_KINDS as readonly string[]).includes(i));
   if (bad.length || inits.length === 0) throw new InvalidArgumentError(`expected a comma-separated subset of ${INIT_KINDS.join(",")}, got "${value}"`);
   return [...new Set(inits)] as InitKind[];
+}
+
+function parseAxisValues(name: string, value: string, known: readonly string[]): string[] {
+  const values = value.split(",").map((s) => s.trim());
+  const bad = values.filter((v) => !known.includes(v));
+  if (values.length === 0 || bad.length) throw new InvalidArgumentError(`--${name} takes a comma-separated subset of ${known.join(", ")}; got "${value}"`);
+  return [...new Set(values)];
+}
+
+/** `host` stands for the host's Go (undefined: no GOTOOLCHAIN); every other entry must name a Go release forensics can build with. */
+function parseGoList(value: string): (string | undefined)[] {
+  const versions = value.split(",").map((s) => s.trim());
+  if (versions.some((v) => v === "")) throw new InvalidArgumentError(`expected comma-separated Go releases or host, got "${value}"`);
+  return [...new Set(versions.map((v) => (v === "host" ? undefined : parseGoVersionFlag(v))))];
 }
 
 // Digits only: Number() would take "", "0x10" and "1e3" as numbers.
@@ -78,12 +144,4 @@ function parsePositiveInt(value: string): number {
   const n = WHOLE.test(value.trim()) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`expected a whole number from 1 to 1000, got "${value}"`);
   return n;
-}
-
-function parseOffsets(value: string): number[] {
-  const offsets = value.split(",").map((s) => (WHOLE.test(s.trim()) ? Number(s) : NaN));
-  if (offsets.length === 0 || offsets.some((n) => !Number.isInteger(n) || n < 0 || n > 60_000_000)) {
-    throw new InvalidArgumentError(`expected comma-separated whole µs from 0 to 60000000, got "${value}"`);
-  }
-  return offsets;
 }

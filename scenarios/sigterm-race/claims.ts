@@ -1,9 +1,10 @@
 import { constants } from "node:os";
-import type { Claim } from "../scenario/define.js";
-import type { InitPreparation, RaceTrial } from "./race-window.js";
-import type { Finding, RecordRef, Variant, Verdict } from "./schemas.js";
+import type { Finding, RecordRef, Variant, Verdict } from "../../src/evidence/schemas.js";
+import { formatUs } from "../../src/format.js";
+import type { Claim } from "../../src/scenario/define.js";
+import type { InitPreparation, RaceTrial } from "./analysis.js";
 
-// Verdicts on S1, S2, S7 (CLAIMS.md) for one variant, computed from its race trials only.
+// Verdicts on S1, S2, S7 (docs/claims.md) for one variant, computed from its race trials only.
 // Nothing here knows what the answer "should" be; a variant whose trials missed a phase
 // gets `inconclusive` with the offset that would hit it.
 
@@ -87,11 +88,11 @@ function judgeS2(variant: Variant, trials: RaceTrial[]): Finding {
       : verdict === "refuted"
         ? "no trial lost the signal"
         : "not every phase was hit";
-  return { ...base, verdict, summary: `${lead}; ${parts.join("; ")}`, evidence, measurements: phaseBoundaries(trials) };
+  return { ...base, verdict, summary: `${lead}; ${parts.join("; ")}`, evidence, measurements: medianBoundaries(trials), details: { boundaries: phaseBoundaries(trials) } };
 }
 
-/** Median instants (µs after exec) of Go's handler and of Notify, per strace on/off. */
-function phaseBoundaries(trials: RaceTrial[]): Record<string, number | null> {
+/** Median instants (µs after exec) of Go's handler and of Notify, with strace and without. */
+function medianBoundaries(trials: RaceTrial[]): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   for (const strace of [false, true]) {
     for (const field of ["handlerUs", "notifyUs"] as const) {
@@ -100,6 +101,31 @@ function phaseBoundaries(trials: RaceTrial[]): Record<string, number | null> {
     }
   }
   return out;
+}
+
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export interface PhaseBoundaries {
+  observers: string;
+  handlerUs: Spread | null;
+  notifyUs: Spread | null;
+}
+
+/** The phase boundaries as each observer set measured them: the observer effect, one row per set. */
+export function phaseBoundaries(trials: RaceTrial[]): PhaseBoundaries[] {
+  const sets = [...new Set(trials.map((t) => t.observers))];
+  return sets.map((observers) => {
+    const mine = trials.filter((t) => t.observers === observers);
+    const spread = (field: "handlerUs" | "notifyUs"): Spread | null => {
+      const values = mine.map((t) => t[field]).filter((v): v is number => v !== null);
+      return values.length ? { min: Math.min(...values), median: median(values), max: Math.max(...values) } : null;
+    };
+    return { observers, handlerUs: spread("handlerUs"), notifyUs: spread("notifyUs") };
+  });
 }
 
 function judgeS7(variant: Variant, trials: RaceTrial[]): Finding {
@@ -159,11 +185,7 @@ function describeEnds(trials: RaceTrial[]): string {
 const outcomes = (trials: RaceTrial[]) => `${describeEnds(trials)} (${trials.length} trial${trials.length === 1 ? "" : "s"})`;
 
 function window(trials: RaceTrial[], field: "handlerUs" | "notifyUs"): string {
-  const parts: string[] = [];
-  for (const strace of [false, true]) {
-    const values = trials.filter((t) => t.strace === strace).map((t) => t[field]).filter((v): v is number => v !== null);
-    if (values.length) parts.push(`${formatUs(median(values))} ${strace ? "with" : "without"} strace`);
-  }
+  const parts = phaseBoundaries(trials).flatMap((b) => (b[field] ? [`${formatUs(b[field].median)} observed by ${b.observers}`] : []));
   return parts.join(" / ") || "unknown";
 }
 
@@ -178,7 +200,6 @@ export const median = (values: number[]): number => {
   return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2);
 };
 
-export const formatUs = (us: number): string => (Math.abs(us) >= 10_000 ? `${(us / 1000).toFixed(1)} ms` : `${us} µs`);
 const range = (v: number[]) => (Math.min(...v) === Math.max(...v) ? `${v[0]}` : `${Math.min(...v)}–${Math.max(...v)}`);
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
 const signalName = (n: number): string => SIGNAL_NAMES.get(n) ?? `signal ${n}`;

@@ -1,4 +1,4 @@
-import type { ProbeRecord, StraceRecord } from "../parse/records.js";
+import type { ProbeRecord, StraceRecord } from "./records.js";
 
 // One-line renderings of records, shared by findings, the CLI and (later) the replay TUI.
 

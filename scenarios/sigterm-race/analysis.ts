@@ -1,7 +1,9 @@
-import type { ProbeEvent, ProbeRecord, StraceRecord, SyscallRecord } from "../parse/records.js";
-import { nsTextToUs } from "../parse/probe.js";
-import { describeEvent, describeStrace } from "./describe.js";
-import type { RecordRef, TrialEvidence } from "./schemas.js";
+import { observerSetKey, type ObserverName } from "../../src/capture/observer.js";
+import type { RecordRef, TrialEvidence } from "../../src/evidence/schemas.js";
+import { describeEvent, describeStrace } from "../../src/parse/describe.js";
+import { nsTextToUs } from "../../src/parse/probe.js";
+import type { ProbeEvent, ProbeRecord, StraceRecord, SyscallRecord } from "../../src/parse/records.js";
+import type { SigtermRequest } from "./request.js";
 
 // The SIGTERM race of one trial, read from its records. Three phases, each bounded by
 // something the trial itself measured:
@@ -14,8 +16,17 @@ export type Outcome = "lost" | "runtime-default" | "handled";
 
 export interface RaceTrial {
   trial: string;
+  /** The observer set's name (none, strace, kernel, strace+kernel…). */
+  observers: string;
   strace: boolean;
   intent: string;
+  /** The offset the sweep asked the driver for (µs after the driver's own exec instant). */
+  requestedOffsetUs: number;
+  /**
+   * How late the driver saw the exec, against the trial's origin: its offsets count from
+   * then, so aiming at an instant after the origin asks for that instant minus the lag.
+   */
+  driverLagUs: number;
   /** µs after the exec at which the signal went out (start of the kill(2) call). */
   sentUs: number;
   /** µs after the exec by which the handler was in place; null if never seen. */
@@ -52,9 +63,10 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   const us = (field: string) => (typeof d[field] === "string" ? nsTextToUs(d[field] as string) - trial.originUs : null);
   const sentUs = us("sendNs") ?? 0;
   const sentEndUs = us("sentNs") ?? sentUs;
+  const strace = trial.records.strace ?? [];
 
-  const probeExec = findProbeExec(trial.records.strace);
-  const straceHandler = probeExec ? findHandlerInstall(trial.records.strace, probeExec.index) : null;
+  const probeExec = findProbeExec(strace);
+  const straceHandler = probeExec ? findHandlerInstall(strace, probeExec.index) : null;
   let handlerUs: number | null = null;
   let handlerSource: RaceTrial["handlerSource"] = null;
   let handlerRef: RecordRef | null = null;
@@ -77,7 +89,6 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   const exitFields = exit?.record.fields ?? {};
 
   const probePid = probeExec?.record.pid ?? null;
-  const strace = trial.records.strace;
   const deliveryIdx = strace.findIndex((r, i) => r.kind === "signal" && r.signal === "SIGTERM" && (probeExec === null || i > probeExec.index));
   const endIdx = probePid === null ? -1 : strace.findIndex((r) => (r.kind === "exit" || r.kind === "killed") && r.pid === probePid);
   const end = endIdx >= 0 ? strace[endIdx]! : null;
@@ -88,10 +99,14 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
         ? { kind: "killed", signal: end.signal, ref: ref(trial, "strace", endIdx, describeStrace(end)) }
         : null;
 
+  const request = trial.request as SigtermRequest;
   return {
     trial: trial.id,
-    strace: trial.request.strace,
-    intent: trial.request.intent,
+    observers: observerSetKey(request.observers as ObserverName[]),
+    strace: request.observers.includes("strace"),
+    intent: request.intent,
+    requestedOffsetUs: request.offsetUs,
+    driverLagUs: Math.max(0, (us("execNs") ?? 0)),
     sentUs,
     handlerUs,
     handlerSource,
@@ -115,8 +130,8 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   };
 }
 
-/** A send that overlaps the rt_sigaction call itself cannot be put on either side. */
-function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
+/** Where a send landed: handlerStartUs is when the install call began, handlerUs when it was done; a send that overlaps the call itself cannot be put on either side. */
+export function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
   if (handlerUs === null || sentEndUs < (handlerStartUs ?? handlerUs)) return "before-handler";
   if (sentUs < handlerUs) return "boundary";
   if (notifyUs === null || sentUs < notifyUs) return "before-notify";
@@ -158,8 +173,8 @@ export interface InitPreparation {
 function findInitPreparation(trial: TrialEvidence, probePid: number | null): InitPreparation | null {
   const container = findEvent(trial, "runtime", "container");
   const pid1 = typeof container?.record.fields.pid === "number" ? container.record.fields.pid : null;
-  if (pid1 === null || pid1 === probePid || !trial.request.strace) return null;
   const strace = trial.records.strace;
+  if (pid1 === null || pid1 === probePid || !strace) return null;
   let execIdx = -1;
   strace.forEach((r, i) => {
     if (r.kind === "syscall" && r.pid === pid1 && r.syscall === "execve" && r.ret === "0") execIdx = i;
@@ -186,7 +201,7 @@ function blocksSigterm(how: string | undefined, set: string | undefined): boolea
 /** Go's dieFromSignal as strace shows it: re-raise (tgkill), SIG_DFL, raise again, exit. */
 function findFallback(trial: TrialEvidence, pid: number, from: number): RecordRef[] {
   const refs: RecordRef[] = [];
-  trial.records.strace.forEach((r, i) => {
+  (trial.records.strace ?? []).forEach((r, i) => {
     if (i <= from || r.kind !== "syscall" || r.pid !== pid) return;
     const isRaise = (r.syscall === "tgkill" || r.syscall === "tkill" || r.syscall === "kill") && r.args.includes("SIGTERM");
     const isDfl = r.syscall === "rt_sigaction" && r.args[0] === "SIGTERM" && /sa_handler=SIG_DFL/.test(r.args[1] ?? "");

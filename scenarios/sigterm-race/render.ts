@@ -1,0 +1,51 @@
+import type { TrialEvidence, Variant } from "../../src/evidence/schemas.js";
+import { formatUs } from "../../src/format.js";
+import type { ScenarioRender } from "../../src/scenario/define.js";
+import { analyseRaceTrial, type RaceTrial } from "./analysis.js";
+import { phaseBoundaries } from "./claims.js";
+
+// How a sigterm-race trial and variant read in the terminal and in `run --json`.
+
+const status = (t: RaceTrial) => (t.signal ? `killed by ${t.signal}` : `exit ${t.exitCode ?? "?"}`);
+const probeEnd = (t: RaceTrial) => (t.probeEnd ? (t.probeEnd.kind === "exited" ? `exited ${t.probeEnd.code}` : `killed by ${t.probeEnd.signal}`) : null);
+
+export const render: ScenarioRender = {
+  trialLine(trial: TrialEvidence) {
+    const t = analyseRaceTrial(trial);
+    return `${t.observers.padEnd(13)} sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome} (${status(t)})`;
+  },
+
+  variantSummary(_variant: Variant, trials: TrialEvidence[]) {
+    const rows = trials.map(analyseRaceTrial);
+    const out: string[] = [];
+    for (const b of phaseBoundaries(rows)) {
+      const span = (s: { min: number; median: number; max: number } | null) =>
+        s ? `+${formatUs(s.median, { compact: true })} (${formatUs(s.min, { compact: true })}–${formatUs(s.max, { compact: true })})` : "?";
+      out.push(`  observed by ${b.observers.padEnd(13)} Go's handler ${span(b.handlerUs)}, Notify ${span(b.notifyUs)}  [median (min–max) after exec]`);
+      for (const t of rows.filter((r) => r.observers === b.observers)) {
+        const end = probeEnd(t);
+        out.push(`    sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome}${end ? ` (probe ${end})` : ""}, PID 1 ${status(t)}`);
+      }
+    }
+    return out;
+  },
+
+  trialJson(trial: TrialEvidence) {
+    const t = analyseRaceTrial(trial);
+    return {
+      strace: t.strace,
+      requestedOffsetUs: t.requestedOffsetUs,
+      offsetUs: t.sentUs,
+      outcome: t.outcome,
+      exitCode: t.exitCode,
+      signal: t.signal,
+      phase: t.phase,
+      handlerUs: t.handlerUs,
+      handlerSource: t.handlerSource,
+      notifyUs: t.notifyUs,
+      probeEnd: probeEnd(t),
+      origin: trial.origin.source,
+      driverLagUs: t.driverLagUs,
+    };
+  },
+};
