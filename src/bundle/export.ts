@@ -103,7 +103,12 @@ export async function exportBundle(dir: string, options: ExportOptions): Promise
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw toOutputFault(err, { path: out, fix: "pick another -o" }) ?? err;
+    const fault = toOutputFault(err, { path: out, fix: "pick another -o" });
+    if (fault) throw fault;
+    // ENOENT (a missing directory, or /proc) is the user's path too, never a bug of ours.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined) throw err;
+    throw new HarnessError("OUTPUT_FAILED", `cannot write ${out}: ${code === "ENOENT" ? "its directory does not exist or takes no files" : code} (${code}): pick another -o`, { cause: err });
   }
   return { out, bytes: gz.length, tarBytes: tar.length, members: members.length, sha256: createHash("sha256").update(gz).digest("hex"), redaction };
 }

@@ -132,6 +132,20 @@ describe("refusals are one line with a stable exit status", () => {
     expect(expectOneErrorLine(r.stderr, { progress: false })).toContain(text);
   });
 
+  it("an archive that cannot be written exits 75 naming it; one inside the bundle is a usage error", async () => {
+    const sandbox = await makeSandbox();
+    const dir = await bundleIn(sandbox);
+    for (const out of [join(sandbox.dir, "missing", "x.tar.gz"), "/proc/x.tar.gz"]) {
+      const r = await runCli(["export", dir, "-o", out], { sandbox });
+      expect(r.exitCode).toBe(75);
+      expect(expectOneErrorLine(r.stderr, { progress: false })).toMatch(new RegExp(`^forensics: cannot write ${out}: .*: pick another -o$`));
+    }
+    const inside = await runCli(["export", dir, "-o", join(dir, "x.tar.gz")], { sandbox });
+    expect(inside.exitCode).toBe(64);
+    expect(expectOneErrorLine(inside.stderr, { progress: false })).toContain("write the archive outside the bundle it archives");
+    expect((await runCli(["verify", dir], { sandbox })).exitCode).toBe(0);
+  });
+
   it("--no-redact warns on stderr and says so in the output", async () => {
     const sandbox = await makeSandbox();
     const dir = await bundleIn(sandbox);
