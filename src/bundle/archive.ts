@@ -128,7 +128,10 @@ function trackDir(dir: string): () => Promise<void> {
 /** Extracts an archive into a fresh 0700 directory, or says why it was refused (nothing left behind). */
 export async function extractArchive(file: string, options: ArchiveOptions = {}): Promise<Extraction> {
   const limits = { ...ARCHIVE_LIMITS, ...options.limits };
-  const dir = await mkdtemp(join(options.tmpRoot ?? tmpdir(), "forensics-archive-"));
+  const parent = options.tmpRoot ?? tmpdir();
+  const dir = await mkdtemp(join(parent, "forensics-archive-")).catch((err: NodeJS.ErrnoException) => {
+    throw new HarnessError("OUTPUT_FAILED", `cannot create a private directory in ${parent} to read ${file} (${err.code ?? err.message}): set TMPDIR to a writable directory`, { cause: err });
+  });
   const remove = trackDir(dir);
   try {
     const refusal = await streamEntries(file, dir, limits);

@@ -71,9 +71,16 @@ export async function checkBundleDir(dir: string, options: VerifyOptions = {}): 
     if (st === null) problems.push({ path: file.path, problem: "listed in the manifest but missing" });
     else if (!st.isFile()) problems.push({ path: file.path, problem: "not a regular file (links and devices are refused)" });
     else if (st.size !== file.bytes) problems.push({ path: file.path, problem: `is ${st.size} bytes, the manifest says ${file.bytes} (modified or truncated)` });
-    else if ((await sha256File(join(dir, file.path))) !== file.sha256) problems.push({ path: file.path, problem: "does not match its sha256 in the manifest (modified or corrupt)" });
+    else {
+      const hash = await sha256File(join(dir, file.path)).catch((err: NodeJS.ErrnoException) => `cannot be read (${err.code ?? err.message})`);
+      if (hash !== file.sha256) problems.push({ path: file.path, problem: /^[0-9a-f]{64}$/.test(hash) ? "does not match its sha256 in the manifest (modified or corrupt)" : hash });
+    }
   }
-  for (const { path, link } of await walkNonDirectories(dir)) {
+  const present = await walkNonDirectories(dir).catch((err: NodeJS.ErrnoException) => {
+    problems.push({ problem: `cannot list the bundle's files (${err.code ?? err.message})` });
+    return [];
+  });
+  for (const { path, link } of present) {
     if (path !== MANIFEST && !listed.has(path)) problems.push({ path, problem: `present but not listed in the manifest${link ? " (a symbolic link)" : ""}` });
   }
 
@@ -87,7 +94,11 @@ export async function checkBundleDir(dir: string, options: VerifyOptions = {}): 
       continue;
     }
     if (problems.some((p) => p.path === name)) continue;
-    const content = await readFile(join(dir, name), "utf8");
+    const content = await readFile(join(dir, name), "utf8").catch(() => null);
+    if (content === null) {
+      problems.push({ path: name, problem: "cannot be read" });
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(content);
