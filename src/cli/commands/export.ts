@@ -30,11 +30,11 @@ refused.
 Redaction (on unless --no-redact) replaces, in every captured file and in evidence.json and
 findings.json, values of environment variables and JSON keys named like *TOKEN*, *SECRET*,
 *PASSWORD*/*PASSWD*, *KEY*, *CREDENTIAL* (any case) and the argument after such a flag
-(--password x), passwords in URLs (scheme://user:pw@),
-Authorization and Cookie headers, PEM private keys, AWS access key ids (AKIA…/ASIA…),
-GitHub tokens (ghp_…, github_pat_…) and JWTs, by [redacted:<rule>]. It knows strace's
-quoting and JSON's, so quotes and escapes stay balanced. The archive's manifest re-hashes
-every file and records which rules fired how often, never a value.
+(--password x), passwords in URLs (scheme://user:pw@), Authorization and Cookie headers,
+PEM private keys, AWS access key ids (AKIA…/ASIA…), GitHub tokens (ghp_…, github_pat_…)
+and JWTs, by [redacted:<rule>]. It knows strace's quoting and JSON's, so quotes and escapes
+stay balanced. The archive's manifest re-hashes every file and records which rules fired
+how often, never a value.
 
 The archive is reproducible: <run-id>/manifest.json first, then the files in path order,
 all mode 0644, owner 0:0, one mtime (the run's start), no links. The same bundle gives the
