@@ -15,13 +15,13 @@ const program = new Command("forensics")
   })
   .exitOverride();
 
-registerCommands(program);
 
 /** How long an interrupted step may take to notice before what it started is removed anyway. */
 const SETTLE_MS = 5_000;
 
 const main = (async () => {
   try {
+    await registerCommands(program, process.argv);
     await program.parseAsync(process.argv);
   } catch (err) {
     // Interrupted: the signal handler reports, cleans up and exits; this error is a consequence.

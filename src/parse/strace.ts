@@ -41,7 +41,18 @@ interface Pending {
   syscall: string;
   /** Argument text printed so far, starting right after "(". */
   head: string;
+  /** The items of `head`, split while the codes of its line were at hand. */
+  headArgs: string[];
+  /** Whether `head` ends with a comma between two items, or is balanced and ends inside none. */
+  headCut: HeadCut;
   line: string;
+}
+
+/** Where a first half stops: between items, after a whole item, or inside one. */
+const enum HeadCut {
+  BetweenItems,
+  AfterItem,
+  InsideItem,
 }
 
 const UNFINISHED = " <unfinished ...>";
@@ -435,6 +446,15 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     if (scratch.length <= text.length) scratch = new Uint8Array(Math.max(text.length + 1, 2 * scratch.length));
     return encodeCodes(text, scratch);
   };
+  /**
+   * Codes of a text built while a piece is parsed (two joined halves, a signal's siginfo),
+   * in a buffer of their own, reused: a fresh Uint8Array per line costs more than the scan.
+   */
+  let joinScratch = new Uint8Array(256);
+  const joinedCodes = (text: string): Uint8Array => {
+    if (joinScratch.length <= text.length) joinScratch = new Uint8Array(Math.max(text.length + 1, 2 * joinScratch.length));
+    return encodeCodes(text, joinScratch);
+  };
 
   const unparsed = (line: string, reason: string): UnparsedRecord => ({
     kind: "unparsed",
@@ -446,14 +466,33 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   });
 
   /** The first half of a call, s[headAt, headEnd) being the arguments it printed. */
-  const startCall = (s: string, from: number, to: number, syscall: string, headAt: number, headEnd: number): Pending => ({
-    pid: prefix.pid,
-    ts: prefix.ts,
-    tsUs: prefix.tsUs,
-    syscall,
-    head: s.slice(headAt, headEnd),
-    line: s.slice(from, to),
-  });
+  const startCall = (
+    s: string,
+    b: Uint8Array,
+    from: number,
+    to: number,
+    syscall: string,
+    headAt: number,
+    headEnd: number,
+  ): Pending => {
+    const headArgs: string[] = [];
+    let headCut = HeadCut.InsideItem;
+    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs, true) === headEnd) {
+      let last = headEnd - 1;
+      while (last >= headAt && b[last] === C_SPACE) last--;
+      headCut = last >= headAt && b[last] === C_COMMA ? HeadCut.BetweenItems : HeadCut.AfterItem;
+    }
+    return {
+      pid: prefix.pid,
+      ts: prefix.ts,
+      tsUs: prefix.tsUs,
+      syscall,
+      head: s.slice(headAt, headEnd),
+      headArgs,
+      headCut,
+      line: s.slice(from, to),
+    };
+  };
 
   /** Holds a first half until its `<... resumed>` line; one left waiting never resumed. */
   const suspend = (call: Pending, out: StraceRecord[]): void => {
@@ -463,17 +502,13 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     pending.set(key, call);
   };
 
-  /** A call that never resumed: the arguments it printed before it was cut. */
-  const unfinishedRecord = (p: Pending): SyscallRecord => {
-    const args: string[] = [];
-    splitItems(p.head, codesOf(p.head), 0, p.head.length, C_RPAREN, args, true);
-    return {
+  const unfinishedRecord = (p: Pending): SyscallRecord => ({
     kind: "syscall",
     pid: p.pid,
     ts: p.ts,
     tsUs: p.tsUs,
     syscall: p.syscall,
-    args,
+    args: p.headArgs,
     ret: null,
     errno: null,
     errnoText: null,
@@ -481,12 +516,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     durationUs: null,
     resumed: false,
     unfinished: true,
-    };
-  };
+  });
 
   /**
-   * Completes a call from s[argsAt, end): its arguments, then `) = ret …`. Returns null, with
-   * `failure` set, if that is not what strace prints.
+   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `args`,
+   * then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,
@@ -496,6 +530,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     syscall: string,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
+    args: string[],
   ): SyscallRecord | null => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
     // inside the call before strace could print the rest, and strace closes the line for it
@@ -512,7 +547,6 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         end = s.length;
       }
     }
-    const args: string[] = [];
     const close = splitItems(s, b, argsAt, end, C_RPAREN, args, false);
     if (close < 0) {
       failure = "unbalanced quotes or brackets in the arguments";
@@ -626,7 +660,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       const fields: string[] = [];
       if (
         inner.charCodeAt(space + 1) !== C_LBRACE ||
-        splitItems(inner, codesOf(inner), space + 2, inner.length, C_RBRACE, fields, false) !== inner.length - 1
+        splitItems(inner, joinedCodes(inner), space + 2, inner.length, C_RBRACE, fields, false) !== inner.length - 1
       ) {
         return unparsed(line, "signal line without a {siginfo} structure");
       }
@@ -695,7 +729,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   };
 
   /** `<... read resumed>…) = 3`: joined with its pending first half. */
-  const parseResumed = (s: string, from: number, to: number, at: number, out: StraceRecord[]): void => {
+  const parseResumed = (s: string, b: Uint8Array, from: number, to: number, at: number, out: StraceRecord[]): void => {
     const close = s.indexOf(" resumed>", at + 5);
     if (close < 0 || close >= to) {
       out.push(unparsed(s.slice(from, to), 'malformed "<... resumed>" line'));
@@ -718,11 +752,21 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     pending.delete(startKey);
     const at2 = { pid: prefix.pid ?? start.pid, ts: start.ts, tsUs: start.tsUs };
-    // The halves are split as one text: strace does not always break a call between two
-    // arguments (clone3's `{…} <unfinished ...>` resumes with ` => {parent_tid=[N]}, 88)`,
-    // the rest of its first argument).
-    const joined = start.head + s.slice(close + 9, to);
-    const record = finishSyscall(joined, codesOf(joined), 0, joined.length, syscall, at2, true);
+    // The halves must split as their joined text would. They split on their own, sparing the
+    // join and a rescan of the strings, when the cut is between two items, or when the rest
+    // closes the call. Otherwise it is joined: strace does not always cut between arguments
+    // (clone3's `{…} <unfinished ...>` resumes with ` => {parent_tid=[N]}, 88)`, the end of
+    // its first argument).
+    const restAt = close + 9;
+    let k = restAt;
+    while (b[k] === C_SPACE) k++;
+    let record: SyscallRecord | null;
+    if (start.headCut === HeadCut.BetweenItems || (start.headCut === HeadCut.AfterItem && b[k] === C_RPAREN)) {
+      record = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs);
+    } else {
+      const joined = start.head + s.slice(restAt, to);
+      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, []);
+    }
     out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
 
@@ -759,16 +803,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         // Only lines ending in "...>" can be a first half or a detach.
         if (b[to - 1] === C_GT && b[to - 2] === C_DOT) {
           if (s.endsWith(UNFINISHED, to)) {
-            suspend(startCall(s, from, to, syscall, j + 1, to - UNFINISHED.length), out);
+            suspend(startCall(s, b, from, to, syscall, j + 1, to - UNFINISHED.length), out);
             return;
           }
           if (s.endsWith(DETACHED, to)) {
             // strace let go of the process (-p, then Ctrl-C) while it was inside the call.
-            out.push(unfinishedRecord(startCall(s, from, to, syscall, j + 1, to - DETACHED.length)));
+            out.push(unfinishedRecord(startCall(s, b, from, to, syscall, j + 1, to - DETACHED.length)));
             return;
           }
         }
-        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false);
+        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, []);
         if (record !== null) {
           out.push(record);
           return;
@@ -779,7 +823,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         const line = s.slice(from, to);
         const note = b[to - 1] === C_GT ? line.lastIndexOf(PTRACE_NOTE) : -1;
         if (note > j - from) {
-          suspend(startCall(s, from, to, syscall, j + 1, from + note), out);
+          suspend(startCall(s, b, from, to, syscall, j + 1, from + note), out);
           return;
         }
         out.push(unparsed(line, failure));
@@ -800,7 +844,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         }
       }
     } else if (c === C_LT && s.startsWith("<... ", at)) {
-      parseResumed(s, from, to, at, out);
+      parseResumed(s, b, from, to, at, out);
       return;
     } else if (c === C_DASH && s.startsWith("--- ", at)) {
       out.push(parseSignal(s.slice(from, to), at - from));
