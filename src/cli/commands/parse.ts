@@ -2,6 +2,7 @@ import { once } from "node:events";
 import type { Command } from "commander";
 import { parseStraceFile } from "../../capture/strace-file.js";
 import { HarnessError } from "../../errors.js";
+import { createJsonLines } from "../../parse/record-json.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
 
 const EXAMPLES = `
@@ -40,13 +41,13 @@ async function printJson(files: string[]): Promise<void> {
     if (err.code === "EPIPE") broken = true;
   };
   out.on("error", onError);
+  const lines = createJsonLines();
   try {
     for (const file of files) {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
-        let text = "";
-        for (const r of records) text += `${JSON.stringify(r)}\n`;
-        if (!out.write(text)) await once(out, "drain");
+        for (const r of records) lines.add(r);
+        if (!out.write(lines.take())) await once(out, "drain");
       });
       if (broken) return;
     }
