@@ -91,6 +91,17 @@ describe("forensics parse strace", () => {
     expect(out.at(-1)).toMatch(/^\d+ records from 2 files, 0 unparsed$/);
   });
 
+  it("lists the failures a strace -c table counted, which the trace does not show", async () => {
+    // A real -c capture (test/fixtures/strace/real-world/README.md): a table, no trace.
+    const result = await forensics(["parse", "strace", join("real-world", "c-summary-zoom-f.log")]);
+    expect(result.exitCode).toBe(0);
+    const out = result.stdout.split("\n");
+    expect(out[0]).toBe("no failed syscalls");
+    expect(out).toContain("failed calls as strace -c counted them:");
+    expect(out).toContainEqual(expect.stringMatching(/^futex +87504 +784237$/));
+    expect(out.at(-1)).toBe("112 records from 1 file, 0 unparsed");
+  });
+
   it("fails with one line and exit 66 for a file it cannot read", async () => {
     const missing = await forensics(["parse", "strace", "no-such-trace.log"]);
     expect(missing.exitCode).toBe(66);
