@@ -100,8 +100,9 @@ function timeGrep(file: string): { ms: number; cpuMs: number } {
 }
 
 /**
- * RUNS runs of the CLI as a user types it: the fastest time, the median peak RSS (GC timing
- * moves it by ±20 MB). --json writes to /dev/null, as `> /dev/null` would.
+ * RUNS runs of the CLI as a user types it: the fastest wall time, the least CPU time, the
+ * median peak RSS (GC timing moves it by ±20 MB). --json writes to /dev/null, as `> /dev/null`
+ * would.
  */
 function timeCli(root: string, dir: string, file: string, mode: Mode): Run {
   const usageFile = join(dir, "usage.json");
@@ -125,7 +126,8 @@ function timeCli(root: string, dir: string, file: string, mode: Mode): Run {
   });
   const fastest = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
   const medianRss = runs.map((r) => r.maxRssMb).sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
-  return { ...fastest, maxRssMb: medianRss };
+  // The least CPU of any run: on a loaded machine CPU time grows too (shared caches, SMT).
+  return { ...fastest, cpuMs: Math.min(...runs.map((r) => r.cpuMs)), maxRssMb: medianRss };
 }
 
 function main(): number {

@@ -66,6 +66,12 @@ SHORT_ESCAPE[10] = 110;
 SHORT_ESCAPE[12] = 102;
 SHORT_ESCAPE[13] = 114;
 
+/** What JSON escapes in a string: quotes, backslashes, control characters, lone surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+/** Strings at least this long are checked and copied natively rather than by the loop. */
+const NATIVE_COPY_LENGTH = 32;
+const encoder = new TextEncoder();
+
 /** Stamps below this many µs (about the year 2096 as epoch seconds) keep every µs digit in `ts`. */
 const EXACT_STAMP_US = 4e15;
 
@@ -213,7 +219,14 @@ export function createJsonLines(): JsonLines {
   const string = (s: string): void => {
     room(2);
     buf[pos++] = C_QUOTE;
-    chars(s, true);
+    if (s.length >= NATIVE_COPY_LENGTH && !NEEDS_ESCAPE.test(s)) {
+      // A long string with nothing to escape (a -y path, a buffer strace printed as hex):
+      // UTF-8 encoding in native code beats the loop once the call's cost is spread thin.
+      room(3 * s.length);
+      pos += encoder.encodeInto(s, buf.subarray(pos)).written;
+    } else {
+      chars(s, true);
+    }
     room(1);
     buf[pos++] = C_QUOTE;
   };
