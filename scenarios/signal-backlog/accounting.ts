@@ -2,7 +2,7 @@ import type { RecordRef, TrialEvidence } from "../../src/evidence/schemas.js";
 import type { KernelRecord } from "../../src/parse/kernel-records.js";
 import { describeGdbRecord } from "../../src/capture/gdb.js";
 import { readGoRuntime, splitSnapshots } from "../../src/evidence/go-runtime.js";
-import { compact, findEvent, observerRef } from "../shared/records.js";
+import { compact, containerPids, findEvent, observerRef } from "../shared/records.js";
 import type { BacklogRequest } from "./request.js";
 
 // Where each signal of a trial went, stage by stage, from the records of one trial:
@@ -26,6 +26,8 @@ export interface StageCounts {
   /** kill(2) calls that failed (the driver's report). */
   sendErrors: number;
   generated: number;
+  /** Under an init: the driver's kills to PID 1 the kernel found already pending there (the init never saw them to forward). */
+  coalescedAtInit: number;
   /** signal_generate result "delivered": queued for the program. */
   queued: number;
   /** signal_generate result "already-pending": coalesced in the kernel. */
@@ -36,10 +38,8 @@ export interface StageCounts {
   kernelDeliveries: number;
   sighandlerCalls: number;
   sigsendCalls: number;
-  /** os/signal.process calls that took a new signal (see countProcessCalls). */
+  /** os/signal.process calls (probed after its stack check: a call re-entered after morestack counts once). */
   processCalls: number;
-  /** os/signal.process uprobe hits that were the same call entered again. */
-  processReentries: number;
   received: number;
   buffered: number;
 }
@@ -47,6 +47,9 @@ export interface StageCounts {
 export interface Accounting {
   /** Signals that did not reach the channel: sent − received − buffered. */
   lost: number;
+  /** Under an init: coalesced at PID 1 before the init could forward them. */
+  coalescedInit: number;
+  /** Never generated for the program: a failed kill(2), or an init that did not forward it. */
   notGenerated: number;
   coalescedKernel: number;
   otherResults: number;
@@ -60,14 +63,15 @@ export interface Accounting {
 
 /** Pure: the loss of one trial split into where it went; every lost signal lands in exactly one bucket. */
 export function accountLosses(c: StageCounts): Accounting {
-  const notGenerated = c.sent - c.generated;
+  const coalescedInit = Math.min(c.coalescedAtInit, c.sent - c.generated);
+  const notGenerated = c.sent - c.generated - coalescedInit;
   const coalescedKernel = c.coalesced;
   const otherResults = c.otherResults;
   const coalescedRuntime = c.sigsendCalls - c.processCalls;
   const dropped = c.processCalls - c.received - c.buffered;
   const lost = c.sent - c.received - c.buffered;
-  const unaccounted = lost - notGenerated - coalescedKernel - otherResults - coalescedRuntime - dropped;
-  return { lost, notGenerated, coalescedKernel, otherResults, coalescedRuntime, dropped, unaccounted };
+  const unaccounted = lost - coalescedInit - notGenerated - coalescedKernel - otherResults - coalescedRuntime - dropped;
+  return { lost, coalescedInit, notGenerated, coalescedKernel, otherResults, coalescedRuntime, dropped, unaccounted };
 }
 
 export interface BacklogTrial {
@@ -88,6 +92,13 @@ export interface BacklogTrial {
   notifyCallUs: number | null;
   /** µs from Notify returning to the first kill(2): negative would mean a send before Notify. */
   firstSendAfterNotifyUs: number | null;
+  /** µs from the exec (the trial's origin) to the probe's notify event. */
+  notifyAfterExecUs: number | null;
+  /**
+   * The first send came before Notify returned (or Notify was never reported): the trial
+   * measured the program's start-up, not its subscription, and no verdict here uses it.
+   */
+  early: boolean;
   /** Span of the sends, first kill(2) to last, µs. */
   sendSpanUs: number | null;
   /** What a gdb checkpoint read after the sends (null: no gdb in this trial). */
@@ -130,10 +141,12 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
   const sends = ((driver?.record.fields.sends as { sig: number; sendNs: string; sentNs: string; error?: string }[] | undefined) ?? []).filter((s) => s.sig === sig);
   const kernel = trial.records.kernel;
   const programPid = findProgramPid(trial, kernel ?? []);
+  const { pid1 } = containerPids(trial);
   const counts: StageCounts = {
     sent: sends.filter((s) => !s.error).length,
     sendErrors: sends.filter((s) => s.error).length,
     generated: 0,
+    coalescedAtInit: 0,
     queued: 0,
     coalesced: 0,
     otherResults: 0,
@@ -141,19 +154,12 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     sighandlerCalls: 0,
     sigsendCalls: 0,
     processCalls: 0,
-    processReentries: 0,
     received: 0,
     buffered: 0,
   };
   const refs: BacklogTrial["refs"] = { driver: driver?.ref ?? null, notify: null, receiving: null, counts: null, firstCoalesced: null, firstGenerate: null, firstSigsend: null, firstProcess: null, checkpoint: [] };
   let kernelLostEvents = 0;
   let notifyUprobeUs: number | null = null;
-  // A uprobe sits on a Go function's first instruction, before its stack check: when the
-  // goroutine's stack must grow (runtime.morestack) or it is preempted there, the function
-  // is entered again from the top and the probe fires twice for one call. os/signal.process
-  // takes one signal per call, and only after a sigsend of it set its bit in sig.mask, so a
-  // hit with no sigsend of that signal since the previous one is such a re-entry.
-  let sigsendSinceProcess = false;
   // In time order: the capture is trace_pipe's output read in rounds, and an event a CPU
   // committed late can follow, in the file, a later event of another CPU.
   const order = (kernel ?? []).map((r, i) => ({ r, i })).sort((a, b) => (a.r.tsUs ?? 0) - (b.r.tsUs ?? 0) || a.i - b.i);
@@ -169,20 +175,17 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
         refs.firstCoalesced ??= observerRef(trial, "kernel", i);
       } else counts.otherResults++;
     }
-    if (r.kind === "signal-deliver" && r.sig === sig) counts.kernelDeliveries++;
+    if (r.kind === "signal-generate" && r.sig === sig && r.code === SI_USER && pid1 !== null && programPid !== null && pid1 !== programPid && r.targetPid === pid1 && r.resultName === "already-pending") counts.coalescedAtInit++;
+    if (r.kind === "signal-deliver" && r.sig === sig && (programPid === null || r.pid === null || r.pid !== pid1 || pid1 === programPid)) counts.kernelDeliveries++;
     if (r.kind === "uprobe" && r.args.sig === sig) {
       if (r.fn === "runtime.sighandler") counts.sighandlerCalls++;
       if (r.fn === "runtime.sigsend") {
         counts.sigsendCalls++;
         refs.firstSigsend ??= observerRef(trial, "kernel", i);
       }
-      if (r.fn === "runtime.sigsend") sigsendSinceProcess = true;
       if (r.fn === "os/signal.process") {
-        if (sigsendSinceProcess) {
-          counts.processCalls++;
-          refs.firstProcess ??= observerRef(trial, "kernel", i);
-        } else counts.processReentries++;
-        sigsendSinceProcess = false;
+        counts.processCalls++;
+        refs.firstProcess ??= observerRef(trial, "kernel", i);
       }
     }
   });
@@ -216,6 +219,8 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     windowUs: notify && receiving ? receiving.record.tsUs - notify.record.tsUs : null,
     notifyCallUs: notify && notifyUprobeUs !== null ? notify.record.tsUs - notifyUprobeUs : null,
     firstSendAfterNotifyUs: notify && sendUs.length ? Math.min(...sendUs) - notify.record.tsUs : null,
+    notifyAfterExecUs: notify ? notify.record.tsUs - trial.originUs : null,
+    early: sendUs.length > 0 && (notify === null || Math.min(...sendUs) < notify.record.tsUs),
     sendSpanUs: sendUs.length ? Math.max(...sendUs) - Math.min(...sendUs) : null,
     checkpoint: checkpoint.value,
     exitCode: typeof exit?.record.fields.code === "number" ? exit.record.fields.code : null,

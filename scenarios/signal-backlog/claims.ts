@@ -16,8 +16,13 @@ export const BACKLOG_CLAIMS = {
 /** The seed's table (§4.1), as printed there. */
 export const SEED = { windowUs: { min: 8, max: 12 }, lossRate: 0.007, ratePerS: 1000 } as const;
 
-export function judgeBacklogClaims(variant: Variant, trials: BacklogTrial[]): Finding[] {
-  return [judgeS3(variant, trials), judgeS4(variant, trials), judgeS8(variant, trials)];
+export function judgeBacklogClaims(variant: Variant, all: BacklogTrial[]): Finding[] {
+  // A trial whose sends began before Notify measured the start-up (sigterm-race's S1/S2/S7), not these claims.
+  const trials = all.filter((t) => !t.early);
+  const findings = [judgeS3(variant, trials), judgeS4(variant, trials), judgeS8(variant, trials)];
+  const early = all.length - trials.length;
+  if (early > 0) for (const f of findings) f.summary += ` (${early} trial${early === 1 ? "" : "s"} whose sends began before Notify left out)`;
+  return findings;
 }
 
 const counted = (trials: BacklogTrial[]) => trials.filter((t) => t.accounting !== null);
@@ -29,10 +34,11 @@ export function describeFate(t: BacklogTrial): string {
   const reached = t.counts.received + t.counts.buffered;
   if (!a) return `${t.counts.sent} sent → ${reached} reached the channel (no kernel records: losses not attributed)`;
   const parts = [
+    a.coalescedInit && `${a.coalescedInit} coalesced at the init (PID 1) before it could forward them`,
     a.coalescedKernel && `${a.coalescedKernel} coalesced in the kernel (already pending)`,
     a.coalescedRuntime && `${a.coalescedRuntime} coalesced in the runtime's sig.mask`,
     a.dropped && `${a.dropped} dropped on a full channel`,
-    a.notGenerated && `${a.notGenerated} never generated (kill failed)`,
+    a.notGenerated && `${a.notGenerated} never generated for the program (kill failed or not forwarded)`,
     a.otherResults && `${a.otherResults} ignored/overflow`,
     a.unaccounted && `${a.unaccounted} unaccounted`,
   ].filter(Boolean);
@@ -81,7 +87,7 @@ export interface S8Figures {
   windowUs: Spread | null;
   notifyCallUs: Spread | null;
   /** Per load: signals sent, lost, and the loss split by where it went. */
-  byLoad: { signal: string; load: string; sent: number; lost: number; lossRate: number | null; coalescedKernel: number; coalescedRuntime: number; dropped: number; unaccounted: number }[];
+  byLoad: { signal: string; load: string; sent: number; lost: number; lossRate: number | null; coalescedInit: number; coalescedKernel: number; coalescedRuntime: number; dropped: number; unaccounted: number }[];
   seed: typeof SEED;
 }
 
@@ -101,6 +107,7 @@ export function s8Figures(trials: BacklogTrial[]): S8Figures {
       coalescedKernel: sum((t) => t.accounting!.coalescedKernel),
       coalescedRuntime: sum((t) => t.accounting!.coalescedRuntime),
       dropped: sum((t) => t.accounting!.dropped),
+      coalescedInit: sum((t) => t.accounting!.coalescedInit),
       unaccounted: sum((t) => t.accounting!.unaccounted + t.accounting!.notGenerated + t.accounting!.otherResults),
     };
   });

@@ -22,7 +22,6 @@ export function measured(t: BacklogTrial): Record<string, number | null> {
     kernelDeliveries: t.kernel ? t.counts.kernelDeliveries : null,
     sighandlerCalls: t.kernel ? t.counts.sighandlerCalls : null,
     processCalls: t.kernel ? t.counts.processCalls : null,
-    processReentries: t.kernel ? t.counts.processReentries : null,
     coalescedRuntime: a ? a.coalescedRuntime : null,
     lost: t.counts.sent - t.counts.received - t.counts.buffered,
     unaccounted: a ? a.unaccounted + a.notGenerated + a.otherResults : null,
@@ -38,7 +37,7 @@ export const render: ScenarioRender = {
     const t = analyseBacklogTrial(trial);
     const c = t.counts;
     const k = t.kernel ? ` gen ${c.generated} (pending ${c.coalesced}) sigsend ${c.sigsendCalls} process ${c.processCalls}` : "";
-    return `cap ${t.cap.padStart(2)} ${t.reader.padEnd(4)} ${t.signal} ${loadName(t).padEnd(7)} sent ${c.sent}${k} → received ${c.received} buffered ${c.buffered}${t.accounting ? ` dropped ${t.accounting.dropped}${t.accounting.unaccounted ? ` unaccounted ${t.accounting.unaccounted}` : ""}` : ""}`;
+    return `${t.early ? "[sent before Notify] " : ""}cap ${t.cap.padStart(2)} ${t.reader.padEnd(4)} ${t.signal} ${loadName(t).padEnd(7)} sent ${c.sent}${k} → received ${c.received} buffered ${c.buffered}${t.accounting ? ` dropped ${t.accounting.dropped}${t.accounting.unaccounted ? ` unaccounted ${t.accounting.unaccounted}` : ""}` : ""}`;
   },
 
   variantSummary(_variant: Variant, trials: TrialEvidence[]) {
@@ -64,6 +63,7 @@ export const render: ScenarioRender = {
       accounting: t.accounting,
       checkpoint: t.checkpoint,
       firstSendAfterNotifyUs: t.firstSendAfterNotifyUs,
+      early: t.early,
       exitCode: t.exitCode,
       loadavg: t.loadavg,
     };

@@ -47,7 +47,8 @@ describe.each<RuntimeKind>(["namespace", "docker"])("signal-backlog on the %s ru
         sweep: { trials: 1, observerSets: [["kernel", "gdb"]], options: {} },
         outDir: out,
       });
-      trials = result.trials.map(analyseBacklogTrial);
+      // Trials whose sends came before Notify (a slow start on a loaded host) were run again later; they judge nothing.
+      trials = result.trials.map(analyseBacklogTrial).filter((t) => !t.early);
     }, 180_000);
 
     afterAll(async () => {
@@ -76,7 +77,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("signal-backlog on the %s ru
       for (const t of trials) {
         const a = t.accounting!;
         expect(a.lost, t.trial).toBe(t.counts.sent - t.counts.received - t.counts.buffered);
-        expect(a.notGenerated + a.coalescedKernel + a.otherResults + a.coalescedRuntime + a.dropped + a.unaccounted, t.trial).toBe(a.lost);
+        expect(a.coalescedInit + a.notGenerated + a.coalescedKernel + a.otherResults + a.coalescedRuntime + a.dropped + a.unaccounted, t.trial).toBe(a.lost);
         for (const v of [a.coalescedKernel, a.coalescedRuntime, a.dropped]) expect(v, t.trial).toBeGreaterThanOrEqual(0);
         if (t.kernelLostEvents === 0) expect(a.unaccounted, t.trial).toBe(0);
       }

@@ -4,8 +4,8 @@ import { judgeBacklogClaims } from "../../scenarios/signal-backlog/claims.js";
 import type { BacklogTrial } from "../../scenarios/signal-backlog/accounting.js";
 
 const counts = (c: Partial<StageCounts>): StageCounts => ({
-  sent: 0, sendErrors: 0, generated: 0, queued: 0, coalesced: 0, otherResults: 0, kernelDeliveries: 0,
-  sighandlerCalls: 0, sigsendCalls: 0, processCalls: 0, processReentries: 0, received: 0, buffered: 0, ...c,
+  sent: 0, sendErrors: 0, generated: 0, coalescedAtInit: 0, queued: 0, coalesced: 0, otherResults: 0, kernelDeliveries: 0,
+  sighandlerCalls: 0, sigsendCalls: 0, processCalls: 0, received: 0, buffered: 0, ...c,
 });
 
 describe("accountLosses", () => {
@@ -16,19 +16,20 @@ describe("accountLosses", () => {
     ["mask coalescing", { sent: 5, generated: 5, queued: 5, sigsendCalls: 5, processCalls: 3, received: 3 }, { lost: 2, coalescedRuntime: 2, dropped: 0, unaccounted: 0 }],
     ["full channel", { sent: 5, generated: 5, queued: 5, sigsendCalls: 5, processCalls: 5, received: 0, buffered: 1 }, { lost: 4, dropped: 4, unaccounted: 0 }],
     ["kill failed", { sent: 5, generated: 4, queued: 4, sigsendCalls: 4, processCalls: 4, received: 4 }, { lost: 1, notGenerated: 1, unaccounted: 0 }],
+    ["coalesced at the init", { sent: 10, coalescedAtInit: 4, generated: 6, queued: 6, sigsendCalls: 6, processCalls: 6, received: 6 }, { lost: 4, coalescedInit: 4, notGenerated: 0, unaccounted: 0 }],
     ["queued but never sent to the runtime", { sent: 5, generated: 5, queued: 5, sigsendCalls: 4, processCalls: 4, received: 4 }, { lost: 1, unaccounted: 1 }],
   ] as const)("%s", (_name, c, expected) => {
     const a = accountLosses(counts(c));
     expect(a).toMatchObject(expected);
     // Every lost signal is in exactly one bucket.
-    expect(a.notGenerated + a.coalescedKernel + a.otherResults + a.coalescedRuntime + a.dropped + a.unaccounted).toBe(a.lost);
+    expect(a.coalescedInit + a.notGenerated + a.coalescedKernel + a.otherResults + a.coalescedRuntime + a.dropped + a.unaccounted).toBe(a.lost);
   });
 });
 
 function trial(over: Partial<BacklogTrial> & { counts: StageCounts }): BacklogTrial {
   return {
     trial: "t001", signal: "SIGTERM", load: 1000, cap: "1", reader: "fast", kernel: true, kernelLostEvents: 0,
-    accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, sendSpanUs: 199_000,
+    accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, notifyAfterExecUs: 3000, early: false, sendSpanUs: 199_000,
     checkpoint: null, exitCode: 0, loadavg: null,
     refs: { driver: null, notify: null, receiving: null, counts: { trial: "t001", source: "probe", index: 3, text: "counts" }, firstCoalesced: null, firstGenerate: null, firstSigsend: null, firstProcess: null, checkpoint: [] },
     ...over,
