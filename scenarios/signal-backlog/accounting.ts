@@ -130,8 +130,9 @@ export interface Checkpoint {
   recv: string[] | null;
   state: string | number | null;
   handlers: Record<string, number> | null;
-  /** What gdb answered to the seed's `p runtime.sighandlers.sigsend.len`. */
+  /** What gdb answered to the seed's `p runtime.sighandlers.sigsend.len`, and to the symbol quoted. */
   seedExpression: { command: string; answer: string; refused: boolean } | null;
+  seedSymbol: { command: string; answer: string; refused: boolean } | null;
 }
 
 export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
@@ -249,13 +250,13 @@ function readCheckpoint(trial: TrialEvidence): { value: Checkpoint | null; refs:
   const f = noted.record.fields as Record<string, unknown>;
   const gdb = trial.records.gdb ?? [];
   const refs: RecordRef[] = [noted.ref];
-  let seedExpression: Checkpoint["seedExpression"] = null;
+  const seed: Record<string, Checkpoint["seedExpression"]> = {};
   gdb.forEach((r, i) => {
     if (r.kind === "value" && (r.expr === "'runtime.sig'" || r.expr === "'os/signal.handlers'")) refs.push(observerRef(trial, "gdb", i));
-    if (r.kind === "command" && r.command === SEED_EXPRESSION) {
+    if (r.kind === "command" && (r.command === SEED_EXPRESSION || r.command === SEED_SYMBOL)) {
       const answer = gdb[i + 1];
       const refused = answer?.kind === "error";
-      seedExpression = { command: SEED_EXPRESSION, answer: answer ? describeGdbRecord(answer) : "(no answer)", refused };
+      seed[r.command] = { command: r.command, answer: answer ? describeGdbRecord(answer) : "(no answer)", refused };
       if (answer) refs.push(observerRef(trial, "gdb", i + 1));
     }
   });
@@ -272,7 +273,8 @@ function readCheckpoint(trial: TrialEvidence): { value: Checkpoint | null; refs:
       recv: sig?.recv ?? null,
       state: sig?.state ?? null,
       handlers: reading?.kind === "read" ? reading.handlers : null,
-      seedExpression,
+      seedExpression: seed[SEED_EXPRESSION] ?? null,
+      seedSymbol: seed[SEED_SYMBOL] ?? null,
     },
     refs: compact(refs),
   };
@@ -280,3 +282,5 @@ function readCheckpoint(trial: TrialEvidence): { value: Checkpoint | null; refs:
 
 /** The seed's §4.2 command, verbatim: what gdb answers to it is part of claim S4's evidence. */
 export const SEED_EXPRESSION = "p runtime.sighandlers.sigsend.len";
+/** The same symbol quoted as gdb wants Go's dotted names, so a refusal cannot be blamed on gdb's parsing of the dot. */
+export const SEED_SYMBOL = "p 'runtime.sighandlers'";

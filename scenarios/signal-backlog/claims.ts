@@ -69,6 +69,7 @@ function judgeS4(variant: Variant, trials: BacklogTrial[]): Finding {
   if (checked.length === 0) return { ...base, verdict: "inconclusive", summary: "no trial ran a gdb checkpoint: run with --observe kernel+gdb", evidence: [] };
   const read = checked.filter((t) => t.checkpoint!.read);
   const seed = checked.map((t) => t.checkpoint!.seedExpression).find((s) => s !== null) ?? null;
+  const symbol = checked.map((t) => t.checkpoint!.seedSymbol).find((s) => s !== null) ?? null;
   const evidence = checked.flatMap((t) => t.refs.checkpoint);
   if (read.length === 0) {
     const why = [...new Set(checked.map((t) => t.checkpoint!.problem ?? "unknown"))].join("; ");
@@ -77,8 +78,10 @@ function judgeS4(variant: Variant, trials: BacklogTrial[]): Finding {
   // Coalescing in sig.mask (sigsend calls that os/signal did not take one by one) proves the runtime keeps one bit per signal, not a queue.
   const maskCoalesced = counted(trials).reduce((n, t) => n + t.accounting!.coalescedRuntime, 0);
   const masks = read.map((t) => `${t.trial}: mask [${t.checkpoint!.mask!.join(" ")}] recv [${t.checkpoint!.recv!.join(" ")}] wanted [${t.checkpoint!.wanted!.join(" ")}] state ${t.checkpoint!.state} handlers.ref ${JSON.stringify(t.checkpoint!.handlers)}`);
-  const seedPart = seed === null ? "the seed's expression was not tried" : seed.refused ? `gdb refused the seed's "${seed.command}" (${seed.answer})` : `gdb answered the seed's "${seed.command}" with ${seed.answer}`;
-  const verdict: Verdict = seed?.refused === false ? "confirmed" : "refuted";
+  const said = (s: typeof seed) => (s === null ? null : s.refused ? `gdb refused "${s.command}" (${s.answer})` : `gdb answered "${s.command}" with ${s.answer}`);
+  const seedPart = [said(seed), said(symbol)].filter((x) => x !== null).join(", and ") || "the seed's expression was not tried";
+  // The seed's queue exists only if gdb can print it under either spelling.
+  const verdict: Verdict = seed?.refused === false || symbol?.refused === false ? "confirmed" : "refuted";
   const summary = `${seedPart}; the runtime's queue is 'runtime.sig', bitmasks of [3]uint32 that hold at most one pending instance per signal: ${masks.join(" | ")}; ${maskCoalesced} sigsend calls were coalesced in sig.mask across the variant's trials (kernel uprobes)`;
   return { ...base, verdict, summary, evidence: [...evidence, ...counted(trials).filter((t) => t.accounting!.coalescedRuntime > 0).flatMap((t) => compact([t.refs.firstSigsend, t.refs.firstProcess]))], measurements: { coalescedRuntime: maskCoalesced } };
 }

@@ -6,7 +6,7 @@ import type { ObserverName } from "../../src/capture/observer.js";
 import { isHarnessError } from "../../src/errors.js";
 import { defineScenario, type SweepContext, type TrialHookContext } from "../../src/scenario/define.js";
 import { programPid } from "../shared/hooks.js";
-import { analyseBacklogTrial, SEED_EXPRESSION, SIGNALS } from "./accounting.js";
+import { analyseBacklogTrial, SEED_EXPRESSION, SEED_SYMBOL, SIGNALS } from "./accounting.js";
 import { BACKLOG_CLAIMS, judgeBacklogClaims } from "./claims.js";
 import { render } from "./render.js";
 import type { BacklogRequest } from "./request.js";
@@ -126,6 +126,7 @@ async function checkpointAndEnd(ctx: TrialHookContext<BacklogRequest>): Promise<
       const session = await gdb.session(pid);
       await snapshot(session, pid, { timeoutMs: GDB_TIMEOUT_MS });
       await session.run(SEED_EXPRESSION, { timeoutMs: GDB_TIMEOUT_MS });
+      await session.run(SEED_SYMBOL, { timeoutMs: GDB_TIMEOUT_MS });
     } catch (err) {
       problem = isHarnessError(err) ? `${err.code}: ${err.message}` : String(err);
     } finally {

@@ -98,6 +98,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("signal-backlog on the %s ru
         expect(t.checkpoint!.wanted).toEqual(expect.arrayContaining(["SIGUSR1", "SIGTERM"]));
         expect(t.checkpoint!.handlers).toMatchObject({ SIGUSR1: 1, SIGTERM: 1 });
         expect(t.checkpoint!.seedExpression?.refused).toBe(true);
+        expect(t.checkpoint!.seedSymbol?.refused).toBe(true);
       }
     });
 

@@ -47,11 +47,12 @@ describe("judgeBacklogClaims", () => {
   });
 
   it("S4 rests on gdb's answers: refuted when the seed's symbol is refused and runtime.sig was read", () => {
-    const cp = { read: true, problem: null, mask: [], wanted: ["SIGTERM"], recv: [], state: "receiving", handlers: { SIGTERM: 1 }, seedExpression: { command: "p runtime.sighandlers.sigsend.len", answer: "No symbol", refused: true } };
+    const cp = { read: true, problem: null, mask: [], wanted: ["SIGTERM"], recv: [], state: "receiving", handlers: { SIGTERM: 1 }, seedExpression: { command: "p runtime.sighandlers.sigsend.len", answer: "No symbol", refused: true }, seedSymbol: { command: "p 'runtime.sighandlers'", answer: "No symbol", refused: true } };
     const t = trial({ counts: counts({ sent: 1, generated: 1, queued: 1, sigsendCalls: 1, processCalls: 1, received: 1 }), checkpoint: cp });
     expect(judgeBacklogClaims(variant, [t])[1]!.verdict).toBe("refuted");
     expect(judgeBacklogClaims(variant, [{ ...t, checkpoint: { ...cp, read: false, problem: "PTRACE_DENIED: gdb may not attach" } }])[1]).toMatchObject({ verdict: "inconclusive", summary: expect.stringContaining("PTRACE_DENIED") });
     expect(judgeBacklogClaims(variant, [{ ...t, checkpoint: null }])[1]!.verdict).toBe("inconclusive");
+    expect(judgeBacklogClaims(variant, [{ ...t, checkpoint: { ...cp, seedSymbol: { ...cp.seedSymbol, answer: "{sigsend = …}", refused: false } } }])[1]!.verdict).toBe("confirmed");
   });
 
   it("S8 is refuted when every loss at the seed's rate has a recorded cause, inconclusive when some has none", () => {
