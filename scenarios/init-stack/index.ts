@@ -99,10 +99,12 @@ async function chldWhileInHandler(ctx: TrialHookContext<InitStackRequest>): Prom
         const sender = (async () => {
           await waitUntilRunning(pid, 3_000);
           await ctx.note("sigusr1", { to: pid });
-          process.kill(pid, "SIGUSR1");
-        })();
+          if (!signal(pid, "SIGUSR1")) throw new Error(`PID ${pid} is gone`);
+        })().catch((err: unknown) => {
+          problems.push(`SIGUSR1 not sent: ${String(err)}`);
+        });
         const outcome = await session.continueUntilBreakpoint(`${location} if sig == ${SIGUSR1}`, { timeoutMs: BREAK_TIMEOUT_MS });
-        await sender.catch((err: unknown) => problems.push(`SIGUSR1 not sent: ${String(err)}`));
+        await sender;
         inHandler = outcome.kind === "hit";
         await ctx.note("breakpoint", { location, outcome: outcome.kind });
         if (outcome.kind === "timeout") problems.push(`the breakpoint at ${location} was not hit within ${BREAK_TIMEOUT_MS} ms`);
@@ -113,12 +115,12 @@ async function chldWhileInHandler(ctx: TrialHookContext<InitStackRequest>): Prom
       }
     } else {
       await ctx.note("sigusr1", { to: pid });
-      process.kill(pid, "SIGUSR1");
+      if (!signal(pid, "SIGUSR1")) problems.push(`the program (PID ${pid}) was gone before SIGUSR1`);
     }
 
     // kill -CHLD 1, while (with gdb) the program sits in its signal handler.
     await ctx.note("sigchld", { to: pid1, programInHandler: inHandler });
-    process.kill(pid1, "SIGCHLD");
+    if (!signal(pid1, "SIGCHLD")) problems.push(`PID 1 (${pid1}) was gone before kill -CHLD 1 (an init ends with its child)`);
     await sleep(CHLD_SETTLE_MS);
 
     const [initSyscall, initMaps, programMaps, initComm] = await Promise.all([
@@ -160,6 +162,17 @@ async function chldWhileInHandler(ctx: TrialHookContext<InitStackRequest>): Prom
   }
 }
 
+/** kill(2) that reports a process already gone (ESRCH) as false: a dead program is evidence, not a fault. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
+    throw err;
+  }
+}
+
 const readProc = (pid: number, file: string): Promise<string | null> => readFile(`/proc/${pid}/${file}`, "utf8").catch(() => null);
 
 async function saveRaw(dir: string, files: Record<string, string | null>, problems: string[]): Promise<void> {
@@ -188,7 +201,7 @@ async function waitUntilRunning(pid: number, timeoutMs: number): Promise<void> {
   for (;;) {
     const state = (await readProc(pid, "status"))?.match(/^State:\s*(\S)/m)?.[1];
     if (state === "S" || state === "R") return;
-    if (state === undefined) throw new Error(`PID ${pid} is gone`);
+    if (state === undefined || state === "Z" || state === "X") throw new Error(`PID ${pid} has exited`);
     if (Date.now() > deadline) throw new Error(`PID ${pid} still stopped (${state}) after ${timeoutMs} ms`);
     await sleep(10);
   }

@@ -1,4 +1,5 @@
-import { access, mkdtemp, rm } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -152,5 +153,56 @@ describe("init-stack when gdb cannot do its part", async () => {
       expect(result.findings[0]).toMatchObject({ claim: "S6", verdict: "inconclusive", summary: expect.stringMatching(says) });
       await expectNothingLeft({ runIds: [basename(result.bundle)] });
     });
+
+    it("a program that dies while gdb holds it: inconclusive, saying so, within the bound", async () => {
+      // SIGKILL the probe of this harness (FORENSICS_OWNER) once gdb traces it, during the continue.
+      let killed = 0;
+      const stop = new AbortController();
+      const killer = (async () => {
+        while (!stop.signal.aborted && killed === 0) {
+          for (const pid of await tracedProbes()) {
+            process.kill(pid, "SIGKILL");
+            killed = pid;
+          }
+          await sleep(20);
+        }
+      })();
+      const started = Date.now();
+      const result = await runScenario({
+        scenario: initStack,
+        runtime: "namespace",
+        inits: ["tini"],
+        go: [undefined],
+        sweep: { trials: 1, observerSets: [["gdb"]], options: { breakpoint: "runtime.dieFromSignal" } },
+        outDir: out.dir,
+      }).finally(() => stop.abort());
+      await killer;
+      expect(killed).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(30_000);
+      const t = analyseInitStackTrial(result.trials[0]!);
+      expect(t.inHandler).toBe(false);
+      expect(t.problems.join("; ")).toMatch(/exited while gdb held it|no such process|has exited/i);
+      expect(result.findings[0]).toMatchObject({ claim: "S6", verdict: "inconclusive" });
+      // The trial itself is kept: its notes and gdb's transcript.
+      expect(t.refs.breakpoint ?? t.refs.sigchld).not.toBeNull();
+      expect(result.trials[0]!.raw["gdb.log"]).toBeDefined();
+      await expectNothingLeft({ runIds: [basename(result.bundle)] });
+    });
   });
 });
+
+/** Host PIDs of this harness's namespace-container probes (FORENSICS_OWNER) that a tracer holds. */
+async function tracedProbes(): Promise<number[]> {
+  const out: number[] = [];
+  for (const name of await readdir("/proc").catch((): string[] => [])) {
+    if (!/^\d+$/.test(name)) continue;
+    const [comm, env, status] = await Promise.all([
+      readFile(`/proc/${name}/comm`, "utf8").catch(() => ""),
+      readFile(`/proc/${name}/environ`, "utf8").catch(() => ""),
+      readFile(`/proc/${name}/status`, "utf8").catch(() => ""),
+    ]);
+    if (comm.trim() !== "probe" || !env.split("\0").includes(`FORENSICS_OWNER=${process.pid}`)) continue;
+    if (Number(status.match(/^TracerPid:\s*(\d+)/m)?.[1] ?? 0) !== 0) out.push(Number(name));
+  }
+  return out;
+}
