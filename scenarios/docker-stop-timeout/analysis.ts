@@ -52,7 +52,6 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
   const term = firstGenerate(kernel, SIGTERM, pid1);
   const kill = firstGenerate(kernel, SIGKILL, pid1);
   const stop = findEvent(trial, "runtime", "stop-begin");
-  const stopEnd = findEvent(trial, "runtime", "stop-end");
   const requestBegin = findEvent(trial, "probe", "request-begin");
   const begin = findEvent(trial, "probe", "shutdown-begin");
   const end = findEvent(trial, "probe", "shutdown-end");
@@ -71,18 +70,15 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
     sigtermUs = term.record.tsUs;
     sigkillUs = kill?.record.tsUs ?? null;
   } else if (stop) {
-    // Without the kernel: the harness's own note of the stop call, and of its SIGKILL where it made one (namespace runtime).
+    // Without the kernel only the harness's note of the stop call times SIGTERM; the SIGKILL inside stop() is not seen.
     timing = "harness";
     sigtermUs = stop.record.tsUs;
-    const killNote = findEvent(trial, "runtime", "stop-kill");
-    sigkillUs = killNote?.record.tsUs ?? null;
   }
   const fields = (client?.record.fields ?? {}) as Record<string, unknown>;
   const shutdownBegin = begin !== null;
   const shutdownEnd = end !== null;
   const killed = sigkillUs !== null && !shutdownEnd;
   const outcome: StopOutcome = killed ? "killed" : shutdownEnd && sigkillUs === null ? "graceful" : "other";
-  void stopEnd;
   return {
     trial: trial.id,
     stopTimeoutS: request.stopTimeoutS,
@@ -103,7 +99,7 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
     outcome,
     refs: {
       sigterm: term ? observerRef(trial, "kernel", term.index) : (stop?.ref ?? null),
-      sigkill: kill ? observerRef(trial, "kernel", kill.index) : (findEvent(trial, "runtime", "stop-kill")?.ref ?? null),
+      sigkill: kill ? observerRef(trial, "kernel", kill.index) : null,
       sigtermDelivery: deliveries[0] ? observerRef(trial, "kernel", deliveries[0].i) : null,
       stop: stop?.ref ?? null,
       requestBegin: requestBegin?.ref ?? null,

@@ -89,7 +89,7 @@ async function chldWhileInHandler(ctx: TrialHookContext<InitStackRequest>): Prom
     }
 
     const gdb = ctx.attachments.gdb as GdbAttachment | undefined;
-    const location = String((ctx.request as Record<string, unknown>).breakpoint ?? DEFAULT_BREAKPOINT);
+    const location = ctx.request.breakpoint ?? DEFAULT_BREAKPOINT;
     let session: Awaited<ReturnType<GdbAttachment["session"]>> | null = null;
     let inHandler = false;
     if (gdb) {
