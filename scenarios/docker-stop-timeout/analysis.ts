@@ -70,9 +70,13 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
     sigtermUs = term.record.tsUs;
     sigkillUs = kill?.record.tsUs ?? null;
   } else if (stop) {
-    // Without the kernel only the harness's note of the stop call times SIGTERM; the SIGKILL inside stop() is not seen.
+    // Without the kernel: the harness's notes around the stop call. A program that died by
+    // SIGKILL (137, no shutdown-end) was killed before stop() returned: its stop-end bounds
+    // the SIGKILL from above (it adds the reaping).
     timing = "harness";
     sigtermUs = stop.record.tsUs;
+    const stopEnd = findEvent(trial, "runtime", "stop-end");
+    if (stopEnd && exitCode === 137 && end === null) sigkillUs = stopEnd.record.tsUs;
   }
   const fields = (client?.record.fields ?? {}) as Record<string, unknown>;
   const shutdownBegin = begin !== null;
