@@ -1,0 +1,59 @@
+import { access } from "node:fs/promises";
+import type { Command } from "commander";
+import { auditBinary, auditImage } from "../../audit/audit.js";
+import { AUDIT_FAIL_EXIT, auditExitCode, formatAuditReport } from "../../audit/report.js";
+
+export function register(program: Command): void {
+  program
+    .command("audit")
+    .argument("<target>", "a local image (name, name:tag or id) or the path of a program binary")
+    .description("check an image or a binary for what breaks signals, time zones and locales in containers, without running it")
+    .option("--json", "print one JSON object {target, checks: [{id, status, evidence, fix, proveWith}]}")
+    .addHelpText(
+      "after",
+      `
+An image is read through the Docker Engine API: its config by inspect, its files by the
+archive endpoint of a container that is created and never started (removed at the end).
+It is never pulled: build or pull it first. A path that exists on the host is audited
+as a binary: only the binary checks run.
+
+Checks (status ok, warn, fail or unknown):
+  pid1.form, pid1.init            exec or shell form; which init, or the program as PID 1
+  binary.found, binary.kind       the program ENTRYPOINT names; Go version and main module
+  binary.linking, binary.cgo      static or PT_INTERP (and present?); cgo linked in
+  binary.notify, binary.tzdata    os/signal.Notify linked in; time/tzdata embedded
+  binary.debug                    DWARF and symbol table, or stripped
+  tz.zoneinfo, tz.local           zoneinfo files; what TZ and /etc/localtime make time.Local
+  locale.lang                     LANG/LC_ALL against the locale files the image holds
+  config.user, config.healthcheck, config.stop, config.memory
+                                  USER, HEALTHCHECK, STOPSIGNAL and stop timeout, GOMEMLIMIT
+  toolchain.version, toolchain.goroot, toolchain.static-build, toolchain.cross-build
+                                  only for an image that holds a go binary (seed chapter 1)
+
+A check that a scenario can prove names the run in proveWith, e.g.
+  forensics run sigterm-race --image IMAGE
+
+Exit status: 0 when no check fails; ${AUDIT_FAIL_EXIT} when at least one does; 66 for a target
+that is not a local image, an existing path or an executable for this machine; 70 when the
+Docker engine does not answer.
+
+Examples:
+  forensics audit myservice:1.4
+  forensics audit ./bin/server
+  forensics audit myservice:1.4 --json | jq '.checks[] | select(.status != "ok")'`,
+    )
+    .action(async (target: string, flags: { json?: boolean }) => {
+      // A path on the host wins over an image of the same name: "./server" is never an image.
+      const report = (await isHostPath(target)) ? await auditBinary(target) : await auditImage(target);
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatAuditReport(report));
+      process.exitCode = auditExitCode(report);
+    });
+}
+
+async function isHostPath(target: string): Promise<boolean> {
+  if (target.startsWith("/") || target.startsWith("./") || target.startsWith("../")) return true;
+  return access(target).then(
+    () => true,
+    () => false,
+  );
+}
