@@ -11,6 +11,8 @@ command -v gdb >/dev/null || need_apt+=(gdb)
 command -v dumb-init >/dev/null || need_apt+=(dumb-init)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v mkfifo >/dev/null || need_apt+=(coreutils)
+# audit's tests put a static shell into FROM-scratch images.
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -82,11 +82,13 @@ function judgeInit(facts: ImageFacts, runTarget: string, isGo: boolean): AuditCh
       prove,
     );
   }
-  const who = isGo ? "the Go program, without os/signal.Notify," : "a program that is not Go";
+  const what = isGo
+    ? "the Go program, without os/signal.Notify, is PID 1: SIGTERM takes the runtime's default path, whose re-raise with SIG_DFL the kernel drops for PID 1 before the runtime falls back to exiting (claim S7), and one sent before the runtime installs its handlers is lost (claims S1, S2)"
+    : "a program that is not Go is PID 1: the kernel drops a signal whose action is SIG_DFL for PID 1 (claim S1), so SIGTERM does nothing unless the program installed a handler";
   return finding(
     "pid1.init",
     "warn",
-    `no init: ${who} is PID 1; the kernel drops a signal to PID 1 whose action is SIG_DFL (claim S1), so what SIGTERM does depends on handlers it may not have; nothing reaps orphaned children${unused}`,
+    `no init: ${what}; nothing reaps orphaned children${unused}`,
     INIT_FIX,
     prove,
   );
