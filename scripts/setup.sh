@@ -12,7 +12,7 @@ command -v dumb-init >/dev/null || need_apt+=(dumb-init)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v mkfifo >/dev/null || need_apt+=(coreutils)
 # audit's tests put a static shell into FROM-scratch images.
-[ -x /bin/busybox ] || need_apt+=(busybox-static)
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -83,7 +83,7 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
       buildTestImage("shell", [server(plain), { path: "/bin/sh", hostPath: BUSYBOX }], ["CMD /server"]),
       buildTestImage("tz-missing", [server(plain)], [exec, "ENV TZ=Asia/Shanghai"]),
       buildTestImage("tz-embedded", [server(tzdata)], [exec, "ENV TZ=Asia/Shanghai"]),
-      buildTestImage("stripped", [server(stripped)], [exec]),
+      buildTestImage("stripped", [server(stripped), { path: "/etc/localtime", symlink: "/usr/share/zoneinfo/Nowhere/Gone" }], [exec]),
       buildTestImage("nongo", [{ path: "/bin/busybox", hostPath: BUSYBOX }], ['ENTRYPOINT ["/bin/busybox", "sleep", "3600"]']),
       buildTestImage(
         "nonroot",
@@ -164,9 +164,10 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
     expect(embedded.result.exitCode).toBe(0);
   });
 
-  it("a stripped binary: no DWARF or symbols, but Notify is still found in Go's function table", async () => {
+  it("a stripped binary: no DWARF or symbols, but Notify is still found in Go's function table; a dangling /etc/localtime", async () => {
     const a = await audit(images.stripped!);
-    expect(status(a)).toMatchObject({ "binary.debug": "warn", "binary.notify": "ok" });
+    expect(status(a)).toMatchObject({ "binary.debug": "warn", "binary.notify": "ok", "tz.local": "warn" });
+    expect(a.check("tz.local").evidence).toContain("/etc/localtime → /usr/share/zoneinfo/Nowhere/Gone (dangling)");
     expect(a.check("binary.debug").evidence).toMatch(/neither a symbol table nor DWARF/);
   });
 

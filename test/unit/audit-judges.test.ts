@@ -1,0 +1,104 @@
+// The pure parts of audit: who is PID 1 from ENTRYPOINT/CMD, where a command is looked up,
+// and the PID 1 and time-zone judges on facts made by hand, case by case.
+
+import { describe, expect, it } from "vitest";
+import { commandCandidates, readPid1 } from "../../src/audit/entrypoint.js";
+import type { ImageFacts } from "../../src/audit/image-facts.js";
+import { judgeImage } from "../../src/audit/image-checks.js";
+import { auditExitCode, AUDIT_FAIL_EXIT } from "../../src/audit/report.js";
+
+describe("readPid1", () => {
+  it.each([
+    [["/server"], null, { form: "exec", init: null, program: "/server" }],
+    [null, ["/server", "-port", "80"], { form: "exec", init: null, program: "/server" }],
+    [["/tini", "--"], ["/server"], { form: "exec", init: { name: "tini", path: "/tini" }, program: "/server" }],
+    [["tini", "-s", "-p", "SIGTERM", "/server"], null, { form: "exec", init: { name: "tini", path: "tini" }, program: "/server" }],
+    [["/usr/bin/dumb-init", "--rewrite", "15:2", "/server"], null, { form: "exec", init: { name: "dumb-init", path: "/usr/bin/dumb-init" }, program: "/server" }],
+    [["/init"], ["/server"], { form: "exec", init: { name: "s6-overlay", path: "/init" }, program: "/server" }],
+    [null, ["/bin/sh", "-c", "/server"], { form: "shell", shell: { path: "/bin/sh", command: "/server" }, program: "/server" }],
+    [["sh", "-ec", "exec FOO=1 ./server --x"], null, { form: "shell", program: "./server" }],
+    [null, ["/bin/bash", "-c", "MODE=prod app; echo done"], { form: "shell", program: "app" }],
+    [null, null, { form: "none", program: null }],
+  ] as const)("%j + %j", (entrypoint, cmd, expected) => {
+    expect(readPid1(entrypoint as string[] | null, cmd as string[] | null)).toMatchObject(expected);
+  });
+});
+
+describe("commandCandidates", () => {
+  it("follows the kernel for paths and execvp for names", () => {
+    expect(commandCandidates("/srv/../server", undefined, "/")).toEqual(["/server"]);
+    expect(commandCandidates("./server", undefined, "/app")).toEqual(["/app/server"]);
+    expect(commandCandidates("server", "/usr/local/bin:relative:/bin", "/")).toEqual(["/usr/local/bin/server", "/bin/server"]);
+    expect(commandCandidates("go", undefined, "/")[0]).toBe("/usr/local/sbin/go");
+  });
+});
+
+/** An image whose ENTRYPOINT/CMD is argv and that holds nothing else unless overridden. */
+function facts(argv: { entrypoint?: string[]; cmd?: string[] }, more: Partial<ImageFacts> = {}): ImageFacts {
+  const pid1 = readPid1(argv.entrypoint ?? null, argv.cmd ?? null);
+  return {
+    reference: "app:1",
+    config: { id: "sha256:0", tags: [], os: "linux", architecture: "amd64", entrypoint: argv.entrypoint ?? null, cmd: argv.cmd ?? null, env: {}, user: "", workingDir: "/", healthcheck: null, stopSignal: null, stopTimeout: null },
+    pid1,
+    shell: pid1.shell ? { found: true, kind: "other" } : null,
+    init: pid1.init ? { found: { path: pid1.init.path, linkTarget: null } } : null,
+    program: null,
+    unusedInits: [],
+    zoneinfoDirs: [],
+    zoneinfoEnv: null,
+    tzZone: null,
+    localtime: null,
+    localtimeDangling: false,
+    locale: null,
+    healthcheckCommand: null,
+    toolchain: null,
+    ...more,
+  };
+}
+
+const judged = (f: ImageFacts, id: string) => judgeImage(f).find((c) => c.id === id);
+
+describe("judgeImage: pid1.form", () => {
+  const shell = { cmd: ["/bin/sh", "-c", "/server"] };
+  it.each([
+    ["dash or an unknown shell stays PID 1", facts(shell), "fail"],
+    ["BusyBox execs the last command", facts(shell, { shell: { found: true, kind: "busybox" } }), "warn"],
+    ["bash execs the last command", facts(shell, { shell: { found: true, kind: "bash" } }), "warn"],
+    ["`exec` replaces the shell", facts({ cmd: ["/bin/sh", "-c", "exec /server"] }), "ok"],
+    ["no shell in the image", facts(shell, { shell: { found: false, kind: "other" } }), "fail"],
+    ["exec form", facts({ entrypoint: ["/server"] }), "ok"],
+    ["no command at all", facts({}), "fail"],
+  ] as const)("%s: %s", (_, f, status) => {
+    expect(judged(f, "pid1.form")?.status).toBe(status);
+  });
+
+  it("names the scenario that proves a shell-form verdict", () => {
+    expect(judged(facts(shell), "pid1.form")?.proveWith).toBe("forensics run sigterm-race --image app:1");
+  });
+});
+
+describe("judgeImage: time zone", () => {
+  const tz = (env: Record<string, string>, more: Partial<ImageFacts>) => {
+    const f = facts({ entrypoint: ["/server"] }, more);
+    f.config.env = env;
+    return { zoneinfo: judged(f, "tz.zoneinfo")?.status, local: judged(f, "tz.local")?.status };
+  };
+  it.each([
+    ["TZ names a zone, no zoneinfo", { TZ: "Asia/Shanghai" }, { tzZone: { name: "Asia/Shanghai", found: null } }, { zoneinfo: "fail", local: "fail" }],
+    ["TZ names a zone the image holds", { TZ: "Asia/Shanghai" }, { zoneinfoDirs: ["/usr/share/zoneinfo"], tzZone: { name: "Asia/Shanghai", found: "/usr/share/zoneinfo/Asia/Shanghai" } }, { zoneinfo: "ok", local: "ok" }],
+    ["TZ=UTC needs no file", { TZ: "UTC" }, {}, { zoneinfo: "warn", local: "ok" }],
+    ["no TZ, no zoneinfo", {}, {}, { zoneinfo: "warn", local: "ok" }],
+    ["dangling /etc/localtime", {}, { localtime: { path: "/etc/localtime", linkTarget: "/usr/share/zoneinfo/Gone" }, localtimeDangling: true }, { zoneinfo: "warn", local: "warn" }],
+  ] as const)("%s", (_, env, more, expected) => {
+    expect(tz(env, more as Partial<ImageFacts>)).toEqual(expected);
+  });
+});
+
+describe("auditExitCode", () => {
+  it("is non-zero only when a check fails", () => {
+    const check = (status: "ok" | "warn" | "fail" | "unknown") => ({ id: "x.y", status, evidence: "", fix: null, proveWith: null });
+    const target = { kind: "binary", path: "/x" } as const;
+    expect(auditExitCode({ target, checks: [check("ok"), check("warn"), check("unknown")] })).toBe(0);
+    expect(auditExitCode({ target, checks: [check("ok"), check("fail")] })).toBe(AUDIT_FAIL_EXIT);
+  });
+});
