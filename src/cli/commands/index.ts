@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { register as registerAudit } from "./audit.js";
+import { register as registerClean } from "./clean.js";
 import { register as registerDoctor } from "./doctor.js";
 import { register as registerList } from "./list.js";
 import { register as registerParse } from "./parse.js";
@@ -8,6 +9,7 @@ import { register as registerRun } from "./run.js";
 // Each command module exports register(program); this file only lists them.
 export function registerCommands(program: Command): void {
   registerAudit(program);
+  registerClean(program);
   registerDoctor(program);
   registerList(program);
   registerParse(program);
