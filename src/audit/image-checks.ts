@@ -135,6 +135,8 @@ function judgeLocal(facts: ImageFacts, embedded: boolean, runTarget: string): Au
     const zone = facts.tzZone;
     if (zone === null) return ok("tz.local", `TZ=${JSON.stringify(tz)} in the image env: time.Local is UTC (${localtime}, not read while TZ is set)`, prove);
     if (zone.found !== null) return ok("tz.local", `TZ=${tz} in the image env; the zone file is ${zone.found}`, prove);
+    // loadLocation tries $ZONEINFO's zip before the dirs and the embedded copy after them (time/zoneinfo_read.go).
+    if (facts.zoneinfoEnv?.present && !zone.name.startsWith("/")) return ok("tz.local", `TZ=${tz} in the image env; no zone file, Go reads it from ZONEINFO=${facts.zoneinfoEnv.path} if that zip holds it`, prove);
     if (embedded && !zone.name.startsWith("/")) return ok("tz.local", `TZ=${tz} in the image env; no zone file, the embedded time/tzdata provides it`, prove);
     return finding(
       "tz.local",
@@ -153,13 +155,13 @@ function judgeLocal(facts: ImageFacts, embedded: boolean, runTarget: string): Au
 function judgeLocale(facts: ImageFacts, pureGo: boolean): AuditCheck {
   const env = `LANG=${facts.config.env.LANG ?? "(unset)"}, LC_ALL=${facts.config.env.LC_ALL ?? "(unset)"}`;
   const locale = facts.locale;
-  if (locale === null) return ok("locale.lang", `${env}: the C/POSIX locale, which needs no files`);
+  if (locale === null) return ok("locale.lang", `${env}: C, POSIX or C.UTF-8, which need no locale files (C.UTF-8: glibc 2.35+, musl)`);
   if (locale.found !== null) return ok("locale.lang", `${env}; ${locale.found} is in the image`);
   if (pureGo) return ok("locale.lang", `${env}; no locale files for ${locale.name} in the image, and the program is pure Go, which does not call setlocale`);
   return finding(
     "locale.lang",
     "warn",
-    `${env}, but neither /usr/lib/locale/${locale.name} nor a locale-archive is in the image: C code's setlocale("") fails and stays in the C locale (glibc 2.35+ builds in only C.UTF-8)`,
+    `${env}, but neither /usr/lib/locale/${locale.name} nor a locale-archive is in the image: glibc's setlocale("") fails and C code stays in the C locale`,
     `install the locale (locale-gen ${locale.name}) or use LANG=C.UTF-8`,
   );
 }

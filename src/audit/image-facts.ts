@@ -133,7 +133,8 @@ async function findTzZone(files: ImageFiles, tz: string | undefined): Promise<Im
 async function findLocale(files: ImageFiles, env: Record<string, string>): Promise<ImageFacts["locale"]> {
   // LC_ALL overrides LANG for every category (POSIX setlocale).
   const name = env.LC_ALL || env.LANG;
-  if (!name || name === "C" || name === "POSIX") return null;
+  // C and POSIX need no files; C.UTF-8 is built into glibc 2.35+ and musl reads no locale files at all.
+  if (!name || name === "C" || name === "POSIX" || /^C\.utf-?8$/i.test(name)) return null;
   // glibc looks up "en_US.UTF-8" as en_US.utf8 (normalized codeset) in locale-archive or a directory.
   const normalized = name.replace(/\.([^@]+)/, (_, codeset: string) => `.${codeset.toLowerCase().replace(/[^a-z0-9]/g, "")}`);
   const candidates = [...new Set([name, normalized])].map((n) => `/usr/lib/locale/${n}`);

@@ -219,7 +219,7 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
     expect(a.result.exitCode).toBe(0);
   });
 
-  describe("bad input: one line, exit 66, nothing left behind", () => {
+  describe("bad input: one line, a distinct exit status, nothing left behind", () => {
     const expectBadInput = async (target: string, message: RegExp) => {
       const sandbox = await makeSandbox();
       const r = await runCli(["audit", target], { sandbox });
@@ -234,6 +234,13 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
     it("a path that does not exist", () => expectBadInput("/nonexistent/forensics/server", /\/nonexistent\/forensics\/server: no such file/));
 
     it("a binary for another machine", () => expectBadInput(bins.foreign!, /is not an executable for this machine \(linux\/\w+\): a \S+ program/));
+
+    it("no Docker engine: exit 70, one line naming the fix", async () => {
+      const sandbox = await makeSandbox();
+      const r = await runCli(["audit", images.nonotify!], { sandbox, env: { DOCKER_HOST: `unix://${join(sandbox.dir, "no-engine.sock")}` } });
+      expect(r.exitCode, r.stderr).toBe(70);
+      expect(expectOneErrorLine(r.stderr, { progress: false })).toMatch(/Docker engine not reachable: .*Start it/);
+    });
 
     it("a file that is not a program", async () => {
       const sandbox = await makeSandbox();

@@ -94,6 +94,50 @@ describe("judgeImage: time zone", () => {
   });
 });
 
+describe("judgeImage: TZ through ZONEINFO, locale, healthcheck", () => {
+  const withEnv = (env: Record<string, string>, more: Partial<ImageFacts> = {}) => {
+    const f = facts({ entrypoint: ["/server"] }, more);
+    f.config.env = env;
+    return f;
+  };
+
+  it("accepts a zone from the ZONEINFO zip when no dir holds it", () => {
+    const f = withEnv({ TZ: "Asia/Tokyo", ZONEINFO: "/zoneinfo.zip" }, { zoneinfoEnv: { path: "/zoneinfo.zip", present: true }, tzZone: { name: "Asia/Tokyo", found: null } });
+    expect(judged(f, "tz.local")?.status).toBe("ok");
+    expect(judged(f, "tz.zoneinfo")?.status).toBe("ok");
+  });
+
+  it.each([
+    ["C.UTF-8 needs no files", {}, null, "ok"],
+    ["a named locale the image holds", { LANG: "de_DE.UTF-8" }, { name: "de_DE.UTF-8", found: "/usr/lib/locale/de_DE.utf8" }, "ok"],
+    ["a named locale the image lacks, program unknown", { LANG: "de_DE.UTF-8" }, { name: "de_DE.UTF-8", found: null }, "warn"],
+  ] as const)("locale: %s", (_, env, locale, status) => {
+    expect(judged(withEnv(env, { locale }), "locale.lang")?.status).toBe(status);
+  });
+
+  it.each([
+    ["none", null, null, "warn"],
+    ["NONE", ["NONE"], null, "warn"],
+    ["CMD-SHELL without /bin/sh", ["CMD-SHELL", "wget -q localhost:8080/health"], { command: "/bin/sh", found: null }, "fail"],
+    ["CMD of a program the image lacks", ["CMD", "wget", "-q", "localhost"], { command: "wget", found: null }, "fail"],
+    ["CMD of the program itself", ["CMD", "/server", "-health"], { command: "/server", found: { path: "/server", linkTarget: null } }, "ok"],
+  ] as const)("healthcheck: %s", (_, test, healthcheckCommand, status) => {
+    const f = facts({ entrypoint: ["/server"] }, { healthcheckCommand });
+    f.config.healthcheck = test as string[] | null;
+    expect(judged(f, "config.healthcheck")?.status).toBe(status);
+  });
+
+  it.each([
+    [null, "ok", "forensics run sigterm-race --image app:1"],
+    ["SIGKILL", "warn", null],
+    ["SIGINT", "ok", null],
+  ] as const)("STOPSIGNAL %s", (signal, status, proveWith) => {
+    const f = facts({ entrypoint: ["/server"] });
+    f.config.stopSignal = signal;
+    expect(judged(f, "config.stop")).toMatchObject({ status, proveWith });
+  });
+});
+
 describe("auditExitCode", () => {
   it("is non-zero only when a check fails", () => {
     const check = (status: "ok" | "warn" | "fail" | "unknown") => ({ id: "x.y", status, evidence: "", fix: null, proveWith: null });

@@ -14,8 +14,8 @@ export function register(program: Command): void {
       `
 An image is read through the Docker Engine API: its config by inspect, its files by the
 archive endpoint of a container that is created and never started (removed at the end).
-It is never pulled: build or pull it first. A path that exists on the host is audited
-as a binary: only the binary checks run.
+It is never pulled: build or pull it first. A target that starts with /, ./ or ../, or
+names a file that exists here, is audited as a binary: only the binary checks run.
 
 Checks (status ok, warn, fail or unknown):
   pid1.form, pid1.init            exec or shell form; which init, or the program as PID 1
