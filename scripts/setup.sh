@@ -13,6 +13,8 @@ command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v mkfifo >/dev/null || need_apt+=(coreutils)
 # audit's tests put a static shell into FROM-scratch images.
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# ... and read a cgo build of a fixture (CGO_ENABLED=1 needs a C compiler).
+command -v gcc >/dev/null || need_apt+=(gcc)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

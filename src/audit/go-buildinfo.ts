@@ -38,8 +38,10 @@ export type GoBuildInfo =
 /** The build info of an ELF Go binary, or null when it has none (not Go, or a Go object file). */
 export function readGoBuildInfo(elf: Buffer): GoBuildInfo | null {
   const section = readSection(elf, ".go.buildinfo");
-  const at = section !== null && section.subarray(0, MAGIC.length).equals(MAGIC) ? 0 : findMagic(elf);
-  return at === null ? null : parseBuildInfoAt(section !== null && at === 0 ? section : elf, at);
+  if (section !== null && section.subarray(0, MAGIC.length).equals(MAGIC)) return parseBuildInfoAt(section, 0);
+  // No such section (an external linker may merge it into .data): search as debug/buildinfo does.
+  const at = findMagic(elf);
+  return at === null ? null : parseBuildInfoAt(elf, at);
 }
 
 function findMagic(buf: Buffer): number | null {
