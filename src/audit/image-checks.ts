@@ -71,8 +71,9 @@ function judgeInit(facts: ImageFacts, runTarget: string, isGo: boolean): AuditCh
     return ok("pid1.init", `PID 1 is ${pid1.init.name} (${pid1.init.path}): it forwards SIGTERM to ${pid1.program ?? "its child"} and reaps orphans`, prove);
   }
   const unused = facts.unusedInits.length > 0 ? `; the image holds ${facts.unusedInits.join(", ")} but ENTRYPOINT does not use it` : "";
-  if (facts.program?.facts === null || facts.program === null) {
-    return finding("pid1.init", "unknown", `no init in ENTRYPOINT, and the program is not readable in the image${unused}`, INIT_FIX, prove);
+  if (facts.program === null) return finding("pid1.init", "unknown", `no command, so nothing to judge as PID 1 (see pid1.form)${unused}`, null);
+  if (facts.program.facts === null) {
+    return finding("pid1.init", "unknown", `no init in ENTRYPOINT, and the program is not readable in the image (see binary.found)${unused}`, INIT_FIX, prove);
   }
   const notify = facts.program.facts?.kind === "elf" ? hasFunction(facts.program.facts, "notify") : null;
   if (isGo && notify) {
@@ -96,7 +97,10 @@ function judgeInit(facts: ImageFacts, runTarget: string, isGo: boolean): AuditCh
 
 function judgeProgram(facts: ImageFacts, runTarget: string, zoneinfo: boolean): AuditCheck[] {
   const program = facts.program;
-  if (program === null) return [finding("binary.found", "unknown", `cannot tell which program ${JSON.stringify(facts.pid1.argv)} runs`, null)];
+  if (program === null) {
+    const why = facts.pid1.form === "none" ? "no ENTRYPOINT or CMD names a program" : `cannot tell which program ${JSON.stringify(facts.pid1.argv)} runs`;
+    return [finding("binary.found", "unknown", why, null)];
+  }
   if (program.found === null) {
     return [finding("binary.found", "fail", `${program.command} is not in the image (looked where the container's PATH and working directory lead): the container cannot start`, "COPY the program into the image at the path ENTRYPOINT names")];
   }
