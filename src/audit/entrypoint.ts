@@ -26,13 +26,23 @@ export function readPid1(entrypoint: string[] | null, cmd: string[] | null): Pid
   const [first] = argv;
   if (first === undefined) return { argv, form: "none", shell: null, init: null, program: null };
   const name = posix.basename(first);
-  if (SHELLS.has(name) && /^-[a-z]*c[a-z]*$/.test(argv[1] ?? "") && argv[2] !== undefined) {
-    return { argv, form: "shell", shell: { path: first, command: argv[2] }, init: null, program: firstWord(argv[2]) };
-  }
+  const command = SHELLS.has(name) ? shellCommandOf(argv.slice(1)) : null;
+  if (command !== null) return { argv, form: "shell", shell: { path: first, command }, init: null, program: firstWord(command) };
   if (INITS.has(name) || first === "/init") {
     return { argv, form: "exec", shell: null, init: { name: first === "/init" ? "s6-overlay" : name, path: first }, program: programAfterInit(argv.slice(1)) };
   }
   return { argv, form: "exec", shell: null, init: null, program: first };
+}
+
+/** The -c string of a shell's arguments; options may come first (Dockerfile SHELL ["/bin/bash", "-o", "pipefail", "-c"]). */
+function shellCommandOf(args: string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (/^-[a-zA-Z]*c[a-zA-Z]*$/.test(a)) return args[i + 1] ?? null;
+    if (a === "-o" || a === "+o") i++;
+    else if (!/^[-+]/.test(a)) return null;
+  }
+  return null;
 }
 
 /** Whether a -c command replaces the shell at once: it starts with the `exec` builtin. */

@@ -18,6 +18,8 @@ describe("readPid1", () => {
     [null, ["/bin/sh", "-c", "/server"], { form: "shell", shell: { path: "/bin/sh", command: "/server" }, program: "/server" }],
     [["sh", "-ec", "exec FOO=1 ./server --x"], null, { form: "shell", program: "./server" }],
     [null, ["/bin/bash", "-c", "MODE=prod app; echo done"], { form: "shell", program: "app" }],
+    [["/bin/bash", "-o", "pipefail", "-c"], ["/server | tee log"], { form: "shell", shell: { path: "/bin/bash", command: "/server | tee log" }, program: "/server" }],
+    [["/bin/sh", "/entrypoint.sh"], null, { form: "exec", program: "/bin/sh" }],
     [null, null, { form: "none", program: null }],
   ] as const)("%j + %j", (entrypoint, cmd, expected) => {
     expect(readPid1(entrypoint as string[] | null, cmd as string[] | null)).toMatchObject(expected);
