@@ -7,13 +7,13 @@ import { openImageFiles } from "../runtime/docker-image-files.js";
 import { judgeBinary } from "./binary-checks.js";
 import { readBinaryFacts } from "./binary-facts.js";
 import { shellCommand, type AuditReport } from "./check.js";
-import { gatherImageFacts } from "./image-facts.js";
+import { gatherImageFacts, type GatherOptions } from "./image-facts.js";
 import { judgeImage } from "./image-checks.js";
 
-export async function auditImage(reference: string): Promise<AuditReport> {
+export async function auditImage(reference: string, options: GatherOptions): Promise<AuditReport> {
   const files = await openImageFiles(reference);
   try {
-    const facts = await gatherImageFacts(reference, files);
+    const facts = await gatherImageFacts(reference, files, options);
     const { id, os, architecture } = facts.config;
     return {
       target: { kind: "image", reference, id, platform: `${os}/${architecture}`, program: facts.program?.found?.path ?? null },

@@ -4,6 +4,7 @@
 // /etc/localtime, locale files, a Go toolchain. Judging happens elsewhere, on these facts.
 
 import { posix } from "node:path";
+import { hostGoArch } from "../probe/go-toolchain.js";
 import type { ImageConfig, ImageFiles } from "../runtime/docker-image-files.js";
 import { readBinaryFacts, type BinaryFacts } from "./binary-facts.js";
 import { commandCandidates, readPid1, type Pid1 } from "./entrypoint.js";
@@ -44,7 +45,14 @@ export interface ImageFacts {
   toolchain: ToolchainFacts | null;
 }
 
+/** One `go build` of a tiny program in a throwaway container (audit --build). */
+export type ToolchainBuild =
+  | { ran: false }
+  | { ran: true; goarch: string; exitCode: number | null; output: string; binary: BinaryFacts | null };
+
 export interface ToolchainFacts {
+  /** CGO_ENABLED=0 builds for the image's own GOARCH and for arm64, when asked for. */
+  builds: { native: ToolchainBuild; arm64: ToolchainBuild };
   go: FoundFile;
   goFacts: BinaryFacts;
   goroot: string;
@@ -54,7 +62,12 @@ export interface ToolchainFacts {
   cc: FoundFile | null;
 }
 
-export async function gatherImageFacts(reference: string, files: ImageFiles): Promise<ImageFacts> {
+export interface GatherOptions {
+  /** Run the seed's chapter 1 builds with the image's go, in throwaway containers. */
+  build: boolean;
+}
+
+export async function gatherImageFacts(reference: string, files: ImageFiles, options: GatherOptions): Promise<ImageFacts> {
   const { config } = files;
   const pid1 = readPid1(config.entrypoint, config.cmd);
   const find = (command: string) => findFile(files, commandCandidates(command, config.env.PATH, config.workingDir));
@@ -87,7 +100,7 @@ export async function gatherImageFacts(reference: string, files: ImageFiles): Pr
     localtimeDangling,
     locale: await findLocale(files, config.env),
     healthcheckCommand: await findHealthcheckCommand(config.healthcheck, find),
-    toolchain: await readToolchain(files, config, find),
+    toolchain: await readToolchain(files, config, find, options.build),
   };
 }
 
@@ -150,7 +163,7 @@ async function findHealthcheckCommand(test: string[] | null, find: Find): Promis
   return command === null ? null : { command, found: await find(command) };
 }
 
-async function readToolchain(files: ImageFiles, config: ImageConfig, find: Find): Promise<ToolchainFacts | null> {
+async function readToolchain(files: ImageFiles, config: ImageConfig, find: Find, build: boolean): Promise<ToolchainFacts | null> {
   const go = (await find("go")) ?? (await findFile(files, ["/usr/local/go/bin/go"]));
   const bytes = go === null ? null : await files.read(go.path);
   if (go === null || bytes === null) return null;
@@ -165,7 +178,14 @@ async function readToolchain(files: ImageFiles, config: ImageConfig, find: Find)
     `${goroot}/src/runtime/rt0_linux_arm64.s`,
   ];
   const present = await Promise.all(paths.map(async (p) => (await files.stat(p)) !== null));
+  const goPath = go.linkTarget ?? go.path;
+  // Only an image for this machine can run here. One build after the other: each compiles
+  // the runtime from a cold cache, and the host is shared.
+  const runs = build && arch === hostGoArch();
+  const native = runs ? await runBuild(files, config, goPath, arch) : { ran: false as const };
+  const arm64 = runs ? await runBuild(files, config, goPath, "arm64") : { ran: false as const };
   return {
+    builds: { native, arm64 },
     go,
     goFacts: readBinaryFacts(bytes),
     goroot,
@@ -173,4 +193,40 @@ async function readToolchain(files: ImageFiles, config: ImageConfig, find: Find)
     files: Object.fromEntries(paths.map((p, i) => [p, present[i]!])),
     cc: (await find("gcc")) ?? (await find("cc")),
   };
+}
+
+const BUILD_DIR = "/forensics-audit";
+const TINY_PROGRAM = 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("static ok\\n") }\n';
+// A cold build compiles the runtime and its dependencies on one CPU.
+const BUILD_TIMEOUT_MS = 300_000;
+
+/** The seed's `CGO_ENABLED=0 go build`, offline: GOTOOLCHAIN=local and GOPROXY=off keep go from fetching anything. */
+async function runBuild(files: ImageFiles, config: ImageConfig, go: string, goarch: string): Promise<ToolchainBuild> {
+  const out = `${BUILD_DIR}/hello`;
+  const result = await files.runThrowaway({
+    argv: [go, "build", "-o", out, "main.go"],
+    env: {
+      PATH: config.env.PATH ?? "/usr/local/go/bin:/usr/bin:/bin",
+      ...(config.env.GOROOT ? { GOROOT: config.env.GOROOT } : {}),
+      HOME: BUILD_DIR,
+      // go needs a work dir; a FROM-scratch builder has no /tmp.
+      TMPDIR: `${BUILD_DIR}/tmp`,
+      GOCACHE: `${BUILD_DIR}/cache`,
+      GOPATH: `${BUILD_DIR}/gopath`,
+      GOTOOLCHAIN: "local",
+      GOPROXY: "off",
+      GOFLAGS: "",
+      CGO_ENABLED: "0",
+      GOOS: "linux",
+      GOARCH: goarch,
+    },
+    files: [
+      { path: `${BUILD_DIR}/main.go`, text: TINY_PROGRAM },
+      { path: `${BUILD_DIR}/tmp/.keep`, text: "" },
+    ],
+    workingDir: BUILD_DIR,
+    collect: out,
+    timeoutMs: BUILD_TIMEOUT_MS,
+  });
+  return { ran: true, goarch, exitCode: result.exitCode, output: result.output, binary: result.collected && readBinaryFacts(result.collected) };
 }

@@ -4,11 +4,11 @@
 // removed on close, on Ctrl-C and on a crash, like every container the harness makes.
 
 import { readlink } from "node:fs/promises";
-import { Parser, type ReadEntry } from "tar";
+import { Header, Parser, type ReadEntry } from "tar";
 import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "./cleanup.js";
-import { LABELS } from "./docker.js";
+import { demultiplex, LABELS } from "./docker.js";
 
 export interface ImageConfig {
   /** sha256:… */
@@ -36,12 +36,38 @@ export interface ImageFileStat {
   linkTarget: string | null;
 }
 
+/** A command run from the image in a throwaway container (see ImageFiles.runThrowaway). */
+export interface ThrowawayRun {
+  argv: string[];
+  env: Record<string, string>;
+  /** Text files put into the container before it starts, at absolute paths. */
+  files: { path: string; text: string }[];
+  workingDir: string;
+  /** A file to copy out after the command ended. */
+  collect: string;
+  timeoutMs: number;
+}
+
+export interface ThrowawayResult {
+  /** null when the command was killed at its timeout. */
+  exitCode: number | null;
+  /** stdout and stderr, as the engine logged them. */
+  output: string;
+  collected: Buffer | null;
+}
+
 export interface ImageFiles {
   config: ImageConfig;
   /** null when the path does not exist in the image. */
   stat(path: string): Promise<ImageFileStat | null>;
   /** The regular file at path (symlinks followed); null when absent or not a regular file. */
   read(path: string): Promise<Buffer | null>;
+  /**
+   * Runs argv from the image in a container of its own: no network, as root (so it can
+   * write where the files were put), at most 1 CPU, 1 GiB and 512 processes, killed at
+   * the timeout, removed afterwards (and on Ctrl-C).
+   */
+  runThrowaway(run: ThrowawayRun): Promise<ThrowawayResult>;
   close(): Promise<void>;
 }
 
@@ -68,13 +94,14 @@ export async function openImageFiles(reference: string, docker: Docker = new Doc
       throw err;
     });
   const config = readImageConfig(info);
+  const labels = { [LABELS.owner]: String(process.pid), [LABELS.ownerPidNs]: await readlink("/proc/self/ns/pid") };
   const created = await docker.createContainer({
     Image: info.Id,
     // Never started: create needs a command for an image that has none.
     Entrypoint: ["/forensics-audit-never-starts"],
     Cmd: [],
     NetworkDisabled: true,
-    Labels: { [LABELS.owner]: String(process.pid), [LABELS.ownerPidNs]: await readlink("/proc/self/ns/pid") },
+    Labels: labels,
   });
   let removed: Promise<void> | null = null;
   const remove = () => (removed ??= created.remove({ force: true, v: true }).catch(() => undefined));
@@ -106,15 +133,75 @@ export async function openImageFiles(reference: string, docker: Docker = new Doc
     return readFirstFile((await created.getArchive({ path: real })) as NodeJS.ReadableStream);
   };
 
+  const runThrowaway = async (run: ThrowawayRun): Promise<ThrowawayResult> => {
+    const container = await docker.createContainer({
+      Image: info.Id,
+      Entrypoint: run.argv,
+      Cmd: [],
+      Env: Object.entries(run.env).map(([k, v]) => `${k}=${v}`),
+      User: "0:0",
+      WorkingDir: run.workingDir,
+      NetworkDisabled: true,
+      Labels: labels,
+      HostConfig: { NetworkMode: "none", Memory: 2 ** 30, NanoCpus: 1e9, PidsLimit: 512 },
+    });
+    const gone = onCleanup(() => container.remove({ force: true, v: true }).catch(() => undefined));
+    try {
+      await container.putArchive(Buffer.concat(tarOf(run.files)), { path: "/" });
+      // A command the engine cannot exec (missing, wrong machine) is a result, as a shell reports it.
+      const refused = await container.start().then(
+        () => null,
+        (err: Error) => err.message,
+      );
+      if (refused !== null) return { exitCode: 127, output: refused, collected: null };
+      const abortSignal = AbortSignal.timeout(run.timeoutMs);
+      const exitCode = await (container.wait({ abortSignal }) as Promise<{ StatusCode: number }>).then(
+        (r) => r.StatusCode,
+        async (err: unknown) => {
+          if (!abortSignal.aborted) throw err;
+          await container.kill().catch(() => undefined);
+          return null;
+        },
+      );
+      const logs = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const collected = await container.getArchive({ path: run.collect }).then(
+        (stream) => readFirstFile(stream as NodeJS.ReadableStream),
+        (err: { statusCode?: number }) => {
+          if (err.statusCode === 404) return null;
+          throw err;
+        },
+      );
+      const { stdout, stderr } = demultiplex(logs);
+      return { exitCode, output: `${stdout}${stderr}`, collected };
+    } finally {
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      gone();
+    }
+  };
+
   return {
     config,
     stat,
     read,
+    runThrowaway,
     async close() {
       await remove();
       forget();
     },
   };
+}
+
+/** A tar archive of text files at absolute paths (the leading / dropped), for putArchive at "/". */
+function tarOf(files: { path: string; text: string }[]): Buffer[] {
+  const blocks: Buffer[] = [];
+  for (const f of files) {
+    const data = Buffer.from(f.text);
+    const header = Buffer.alloc(512);
+    new Header({ path: f.path.replace(/^\/+/, ""), type: "File", mode: 0o644, size: data.length, mtime: new Date(0), uid: 0, gid: 0 }).encode(header);
+    blocks.push(header, data, Buffer.alloc((512 - (data.length % 512)) % 512));
+  }
+  // A tar archive ends with two zero blocks.
+  return [...blocks, Buffer.alloc(1024)];
 }
 
 /** The first regular file of a tar stream (the archive of one path holds exactly that file). */

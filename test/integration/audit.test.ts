@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import Docker from "dockerode";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditCheck, AuditReport } from "../../src/audit/check.js";
 import { hasInterpreter } from "../../src/probe/elf.js";
@@ -103,7 +104,11 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
     for (const [i, name] of ["nonotify", "notify", "shell", "tz-missing", "tz-embedded", "stripped", "nongo", "nonroot", "toolchain"].entries()) images[name] = built[i]!;
   }, 600_000);
 
-  afterAll(removeAuditFixtures);
+  const fullGoImages: string[] = [];
+  afterAll(async () => {
+    await removeAuditFixtures();
+    for (const tag of fullGoImages) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  });
 
   it("a Go server without Notify as PID 1: exec form, no init, Notify missing, root, no healthcheck", async () => {
     const a = await audit(images.nonotify!);
@@ -200,6 +205,21 @@ describe.skipIf(skipped !== null)(skipped ?? "audit", () => {
     expect(a.check("toolchain.version").evidence).toContain(hostGo);
     expect(a.check("toolchain.goroot").evidence).toMatch(new RegExp(`lacks ${GO_ROOT}/pkg/tool/linux_${hostGoArch()}/compile`));
   });
+
+  it("--build runs the seed's chapter 1 builds with the image's go, offline, in throwaway containers", async () => {
+    // The whole GOROOT, sent as a local build context (about 250 MB; no registry).
+    const tag = `forensics-audit-test/go-full:${process.pid}`;
+    fullGoImages.push(tag);
+    await execa("docker", ["build", "-q", "-t", tag, "-f", "-", GO_ROOT], { input: `FROM scratch\nCOPY . ${GO_ROOT}/\nENV PATH=${GO_ROOT}/bin\nENTRYPOINT ["go"]\n` });
+    const sandbox = await makeSandbox();
+    const r = await runCli(["audit", tag, "--build", "--json"], { sandbox, timeout: 900_000 });
+    await expectNothingLeft({ pid: r.pid, sandbox, docker: true });
+    const checks = Object.fromEntries((JSON.parse(r.stdout) as AuditReport).checks.map((c) => [c.id, c]));
+    const machine = hostGoArch() === "arm64" ? "AArch64" : "x86-64";
+    expect(checks["toolchain.goroot"]?.status).toBe("ok");
+    expect(checks["toolchain.static-build"]).toMatchObject({ status: "ok", evidence: expect.stringContaining(`a static ${machine} ELF, no PT_INTERP`) });
+    expect(checks["toolchain.cross-build"]).toMatchObject({ status: "ok", evidence: expect.stringContaining("GOARCH=arm64 go build (throwaway container, no network): a static AArch64 ELF") });
+  }, 900_000);
 
   it("the table groups by topic and gives the fix and proving command under each warn or fail", async () => {
     const sandbox = await makeSandbox();
