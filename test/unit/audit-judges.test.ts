@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import { commandCandidates, readPid1 } from "../../src/audit/entrypoint.js";
-import type { ImageFacts } from "../../src/audit/image-facts.js";
+import type { ImageFacts, ToolchainBuild, ToolchainFacts } from "../../src/audit/image-facts.js";
 import { judgeImage } from "../../src/audit/image-checks.js";
 import { auditExitCode, AUDIT_FAIL_EXIT } from "../../src/audit/report.js";
 
@@ -137,6 +137,36 @@ describe("judgeImage: TZ through ZONEINFO, locale, healthcheck", () => {
     const f = facts({ entrypoint: ["/server"] });
     f.config.stopSignal = signal;
     expect(judged(f, "config.stop")).toMatchObject({ status, proveWith });
+  });
+});
+
+describe("judgeImage: toolchain builds (audit --build)", () => {
+  const elf = (arch: string, interpreter: string | null) =>
+    ({ kind: "elf", size: 1, executable: true, machine: arch === "arm64" ? "AArch64" : "x86-64", arch, interpreter, go: null, functions: null, dwarf: false, symtab: false }) as const;
+  const withBuild = (native: ToolchainBuild) => {
+    const toolchain: ToolchainFacts = {
+      builds: { native, arm64: { ran: false } },
+      go: { path: "/usr/local/go/bin/go", linkTarget: null },
+      goFacts: { kind: "not-elf", size: 0, shebang: null },
+      goroot: "/usr/local/go",
+      gorootFrom: "go's location",
+      files: { a: true, b: true, c: true, d: true },
+      cc: null,
+    };
+    return judged(facts({ entrypoint: ["go"] }, { toolchain }), "toolchain.static-build");
+  };
+  it.each([
+    ["a static ELF for the image's machine", { exitCode: 0, binary: elf("amd64", null) }, "ok"],
+    ["a dynamic ELF", { exitCode: 0, binary: elf("amd64", "/lib64/ld-linux-x86-64.so.2") }, "fail"],
+    ["an ELF for another machine", { exitCode: 0, binary: elf("arm64", null) }, "fail"],
+    ["a failed build", { exitCode: 1, binary: null }, "fail"],
+    ["a build killed at its time limit", { exitCode: null, binary: null }, "unknown"],
+  ] as const)("%s", (_, build, status) => {
+    expect(withBuild({ ran: true, goarch: "amd64", output: "go: some error\n", ...build })?.status).toBe(status);
+  });
+
+  it("quotes the first line go printed", () => {
+    expect(withBuild({ ran: true, goarch: "amd64", exitCode: 1, output: "\ngo: creating work dir: stat /tmp: no such file or directory\n", binary: null })?.evidence).toMatch(/exited 1: go: creating work dir/);
   });
 });
 
