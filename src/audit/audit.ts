@@ -1,4 +1,5 @@
-// `forensics audit`: an image (by its config and files, never run) or a binary on the host.
+// `forensics audit`: an image (by its config and files; its program is never run, only
+// --build runs its go in throwaway containers) or a binary on the host.
 
 import { readFile, stat } from "node:fs/promises";
 import { HarnessError } from "../errors.js";

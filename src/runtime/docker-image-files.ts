@@ -1,7 +1,8 @@
 // Reading a local image's config and files without running it: the image is inspected,
 // and a container is created from it (never started, no network) so the Engine API's
-// archive endpoints can stat (HEAD) and copy out (GET) single paths; the container is
-// removed on close, on Ctrl-C and on a crash, like every container the harness makes.
+// archive endpoints can stat (HEAD) and copy out (GET) single paths. runThrowaway is the
+// one way to run something from it, bounded. Every container is removed on close, on
+// Ctrl-C and on a crash, like every container the harness makes.
 
 import { readlink } from "node:fs/promises";
 import { Header, Parser, type ReadEntry } from "tar";
@@ -78,7 +79,7 @@ const MODE_SYMLINK = 2 ** 27;
 const MAX_READ_BYTES = 512 * 1024 * 1024;
 const PING_TIMEOUT_MS = 5_000;
 
-/** Inspects the local image `reference` and opens its files; never pulls, never starts it. */
+/** Inspects the local image `reference` and opens its files; never pulls it, starts nothing by itself. */
 export async function openImageFiles(reference: string, docker: Docker = new Docker()): Promise<ImageFiles> {
   const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
   await ping({ abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) }).catch((err: Error) => {

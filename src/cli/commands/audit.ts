@@ -7,7 +7,7 @@ export function register(program: Command): void {
   program
     .command("audit")
     .argument("<target>", "a local image (name, name:tag or id) or the path of a program binary")
-    .description("check an image or a binary for what breaks signals, time zones and locales in containers, without running it")
+    .description("check an image or a binary for what breaks signals, time zones and locales in containers, without running it (--build excepted)")
     .option("--json", "print one JSON object {target, checks: [{id, status, evidence, fix, proveWith}]}")
     .option("--build", "for an image with a go binary: build a tiny program with it (CGO_ENABLED=0, then GOARCH=arm64) in throwaway containers without network, and read what it wrote")
     .addHelpText(
@@ -15,6 +15,7 @@ export function register(program: Command): void {
       `
 An image is read through the Docker Engine API: its config by inspect, its files by the
 archive endpoint of a container that is created and never started (removed at the end).
+Only --build runs something from the image: its go, offline, in throwaway containers.
 It is never pulled: build or pull it first. A target that starts with /, ./ or ../, or
 names a file that exists here, is audited as a binary: only the binary checks run.
 
