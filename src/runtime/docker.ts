@@ -53,7 +53,7 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
       try {
         await mkdir(gateDir);
         await makeFifo(fifo);
-        created = await docker.createContainer(containerOptions(spec, tag, gateDir, await pidNamespace()));
+        created = await docker.createContainer(containerOptions(spec, tag, gateDir, trialDir, await pidNamespace()));
       } catch (err) {
         await rm(trialDir, { recursive: true, force: true });
         throw err;
@@ -77,7 +77,9 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
   };
 }
 
-function containerOptions(spec: ContainerSpec, image: string, gateDir: string, pidNs: string): Docker.ContainerCreateOptions {
+function containerOptions(spec: ContainerSpec, image: string, gateDir: string, trialDir: string, pidNs: string): Docker.ContainerCreateOptions {
+  // -v semantics on purpose: a missing source becomes a directory the engine creates.
+  const binds = (spec.mounts ?? []).map((m) => `${"host" in m.source ? m.source.host : join(trialDir, m.source.inTrialDir)}:${m.path}${m.readOnly ? ":ro" : ""}`);
   return {
     Image: image,
     Entrypoint: gateArgv(spec.command),
@@ -91,7 +93,7 @@ function containerOptions(spec: ContainerSpec, image: string, gateDir: string, p
     },
     HostConfig: {
       Init: spec.init === "docker-init",
-      Binds: [`${gateDir}:${GATE_DIR}`],
+      Binds: [`${gateDir}:${GATE_DIR}`, ...binds],
       // We read the exit code and the logs after the end, then remove it ourselves.
       AutoRemove: false,
     },

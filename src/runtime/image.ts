@@ -59,7 +59,8 @@ export function initCommand(init: InitKind, probeArgv: string[]): string[] {
   return [...(INIT_BINARIES[init]?.prefix ?? []), ...probeArgv];
 }
 
-async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
+/** The libraries and ELF interpreter a dynamic host binary needs, each at its host path (none for a static one). */
+export async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
   const result = await execa("ldd", [hostPath], { reject: false });
   // ldd exits 1 saying "not a dynamic executable" (glibc) or "statically linked" for static binaries.
   if (result.exitCode !== 0 || /statically linked/.test(result.stdout)) return [];
@@ -76,7 +77,16 @@ async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
   return files;
 }
 
+export type ResolvedEntry = ResolvedFile | ResolvedSymlink;
+
+export interface ResolvedSymlink {
+  kind: "symlink";
+  path: string;
+  target: string;
+}
+
 export interface ResolvedFile {
+  kind: "file";
   path: string;
   /** The host file with symlinks resolved: the image gets contents, never a link. */
   realPath: string;
@@ -88,7 +98,7 @@ export interface ResolvedFile {
 
 export interface ResolvedImage {
   /** Sorted by path. */
-  files: ResolvedFile[];
+  files: ResolvedEntry[];
   /** sha256 over every path, mode and content hash; equal hashes mean equal roots. */
   hash: string;
 }
@@ -98,7 +108,7 @@ export async function resolveImage(spec: ImageSpec): Promise<ResolvedImage> {
   const files = await Promise.all(spec.files.map(resolveFile));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
   const h = createHash("sha256");
-  for (const f of files) h.update(`${f.path}\0${f.mode.toString(8)}\0${f.sha256}\n`);
+  for (const f of files) h.update(f.kind === "file" ? `${f.path}\0${f.mode.toString(8)}\0${f.sha256}\n` : `${f.path}\0->\0${f.target}\n`);
   return { files, hash: h.digest("hex") };
 }
 
@@ -118,7 +128,8 @@ function checkPaths(files: ImageFile[]): void {
 // the file could have.
 const hashMemo = new Map<string, string>();
 
-async function resolveFile(file: ImageFile): Promise<ResolvedFile> {
+async function resolveFile(file: ImageFile): Promise<ResolvedEntry> {
+  if ("symlink" in file) return { kind: "symlink", path: file.path, target: file.symlink };
   const realPath = await realpath(file.hostPath).catch((err: unknown) => {
     throw new HarnessError("BAD_INPUT", `image file ${file.path}: ${file.hostPath} is missing on the host`, { cause: err });
   });
@@ -132,5 +143,5 @@ async function resolveFile(file: ImageFile): Promise<ResolvedFile> {
     sha256 = h.digest("hex");
     hashMemo.set(key, sha256);
   }
-  return { path: file.path, realPath, mode: st.mode & 0o7777, size: st.size, sha256 };
+  return { kind: "file", path: file.path, realPath, mode: st.mode & 0o7777, size: st.size, sha256 };
 }

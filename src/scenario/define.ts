@@ -1,6 +1,7 @@
 import type { ObserverName } from "../capture/observer.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import type { ImageFile, InitKind } from "../runtime/runtime.js";
+import type { ProbeFlavour } from "../probe/build.js";
+import type { ContainerMount, ImageFile, InitKind } from "../runtime/runtime.js";
 
 /** A claim a scenario puts to the test (ids from docs/claims.md). */
 export interface Claim {
@@ -50,6 +51,15 @@ export interface TrialTarget {
   env: Record<string, string>;
   /** Extra host files placed in the image (zoneinfo, locales, libraries…). */
   files: ImageFile[];
+  /** How this variant's probe is built (cgo, build tags); default: static pure Go. */
+  flavour?: ProbeFlavour;
+  /**
+   * Copy the shared libraries and loader the built probe needs (as `ldd` names them) into
+   * the image, except those whose file name is in `omit` (a broken image, on purpose).
+   */
+  libraries?: { omit: string[] };
+  /** Bind mounts (docker runtime only). */
+  mounts?: ContainerMount[];
 }
 
 /** The common knobs of every run; a scenario's own options come through `options`. */

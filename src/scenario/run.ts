@@ -65,8 +65,19 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   ]);
 
   const axes = crossAxes(scenario, options.axes ?? {});
-  const variants: { variant: Variant; probe: string }[] = probes.flatMap((probe) =>
-    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go: probe!.goVersion, ...values }, probe: probe!.path }))),
+  const planned = options.go.flatMap((go, i) =>
+    options.inits.flatMap((init) => axes.map((values) => ({ go, variant: { runtime: options.runtime, init, go: probes[i]!.goVersion, ...values } as Variant }))),
+  );
+  // A variant may build the probe its own way (cgo, tags); each distinct build runs once.
+  const flavoured = new Map<string, Promise<string>>();
+  const variants: { variant: Variant; probe: string }[] = await Promise.all(
+    planned.map(async ({ go, variant }) => {
+      const flavour = scenario.target(variant).flavour;
+      if (flavour === undefined) return { variant, probe: probes[options.go.indexOf(go)]!.path };
+      const key = JSON.stringify([go ?? null, flavour]);
+      if (!flavoured.has(key)) flavoured.set(key, buildProbe(scenario.probe, { go, flavour, onProgress: onBuild }).then((b) => b.path));
+      return { variant, probe: await flavoured.get(key)! };
+    }),
   );
   const goVersions = probes.map((p) => p!.goVersion);
   const params = {

@@ -1,5 +1,5 @@
 import { appendFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { execa } from "execa";
 import type { Attachment, ObserverName } from "../capture/observer.js";
 import { observerFor } from "../capture/observers.js";
@@ -7,7 +7,7 @@ import { HarnessError } from "../errors.js";
 import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
 import { onCleanup } from "../runtime/cleanup.js";
-import { initCommand, initFiles } from "../runtime/image.js";
+import { initCommand, initFiles, sharedLibraries } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { ContainerPipeline } from "./container-pipeline.js";
@@ -34,6 +34,7 @@ export interface TrialContext {
 export async function startTrialContainer(runtime: Runtime, runId: string, binaries: TrialBinaries, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
   const init = variant.init as InitKind;
   const target = scenario.target(variant);
+  const libraries = target.libraries ? (await sharedLibraries(binaries.probe)).filter((f) => !target.libraries!.omit.includes(basename(f.path))) : [];
   const container = await runtime.create({
     runId,
     trialId: `${runId}-${id}`,
@@ -42,12 +43,14 @@ export async function startTrialContainer(runtime: Runtime, runId: string, binar
         { hostPath: binaries.gate, path: GATE_PATH },
         { hostPath: binaries.probe, path: PROBE_PATH },
         ...(await initFiles(init)),
+        ...libraries,
         ...target.files,
       ],
     },
     command: initCommand(init, [PROBE_PATH, ...target.args]),
     env: target.env,
     init,
+    mounts: target.mounts,
   });
   try {
     await container.start();
