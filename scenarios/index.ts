@@ -1,9 +1,10 @@
 import { HarnessError } from "../src/errors.js";
 import type { Scenario } from "../src/scenario/define.js";
 import sigtermRace from "./sigterm-race/index.js";
+import tzMatrix from "./tz-matrix/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, tzMatrix];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -4,7 +4,7 @@
 // time.Local lazily on first use (time/zoneinfo.go, localOnce), and glibc caches TZ after
 // its first tzset, so every report says whether it came before or after those instants.
 //
-// Events: start, mount (-bind), path (-stat), local (first use of time.Local, and again
+// Events: start (with the TZ it then sees), mount (-bind), path (-stat), local (first use of time.Local, and again
 // after -setenv-tz), load (one per -zones entry), libc (cgo builds: initial, after-setenv,
 // after-tzset), setlocale (-setlocale, cgo builds), exit.
 package main
@@ -26,9 +26,13 @@ func main() {
 	bind := flag.String("bind", "", "SRC:DST: bind-mount SRC read-only onto DST before anything else (as systemd or a runtime would)")
 	stat := flag.String("stat", "", "comma-separated paths whose type and link target to report")
 	setenvTZ := flag.String("setenv-tz", "", "after the first reports, os.Setenv(\"TZ\", this) and report Go's and libc's zone again")
+	early := flag.String("tz-early", "", "os.Setenv(\"TZ\", this) first thing, before Go or libc look at the zone (a Dockerfile whose ENV comes late is this, seen from inside)")
 	doSetlocale := flag.Bool("setlocale", false, "call setlocale(LC_ALL, \"\") (cgo builds only) and report its result")
 	flag.Parse()
 
+	if *early != "" {
+		os.Setenv("TZ", *early)
+	}
 	tz, tzSet := os.LookupEnv("TZ")
 	report.Emit("start", map[string]any{
 		"pid": os.Getpid(), "go": runtime.Version(), "libc": libcName(), "tzdataEmbedded": tzdataEmbedded,

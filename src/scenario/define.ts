@@ -85,6 +85,8 @@ export interface ScenarioRender {
   variantSummary(variant: Variant, trials: TrialEvidence[]): string[];
   /** The scenario's fields of one trial in `run --json` (added to id, variant, observers, intent). */
   trialJson(trial: TrialEvidence): Record<string, unknown>;
+  /** Lines printed once above the per-variant summary (e.g. a matrix of every variant at a glance). */
+  runSummary?(trials: TrialEvidence[], findings: Finding[]): string[];
   /** Top-level fields the scenario adds to `run --json` (e.g. a matrix of its variants). */
   runJson?(trials: TrialEvidence[], findings: Finding[]): Record<string, unknown>;
 }

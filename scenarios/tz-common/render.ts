@@ -1,0 +1,79 @@
+import type { FileAccess } from "../../src/evidence/file-access.js";
+import { variantAxes, type Finding, type TrialEvidence, type Variant } from "../../src/evidence/schemas.js";
+import type { ScenarioRender } from "../../src/scenario/define.js";
+import { matrixRow, observeTrial, type CZone, type TzObservation, type Zone } from "./observe.js";
+
+// The matrix a person reads at a glance: one row per trial, the axes that vary in this run,
+// then what the process reported and what it opened. The same rows go to `run --json`.
+
+const hours = (s: number) => `${s < 0 ? "-" : "+"}${Math.abs(s) / 3600}`;
+export const showZone = (z: Zone | null): string => (z ? `${z.name} ${z.abbrev}${hours(z.offsetS)}` : "?");
+const showC = (z: CZone | null | undefined): string => (z ? `${z.abbrev}${hours(z.offsetS)}` : "?");
+
+function showOpens(accesses: FileAccess[]): string {
+  if (accesses.length === 0) return "nothing";
+  const read = accesses.filter((a) => a.errno === null && a.op === "open");
+  const misses = accesses.filter((a) => a.errno !== null);
+  const parts = read.map((a) => `${a.path} [${a.by}]`);
+  // A mount is always worth its own line: it is the T5 evidence.
+  for (const m of accesses.filter((a) => a.op === "mount")) parts.push(`mount ${m.source}→${m.path} ${m.errno ?? "ok"}`);
+  if (misses.length) parts.push(`${misses.length} miss${misses.length === 1 ? "" : "es"} (${[...new Set(misses.map((m) => m.errno))].join(",")})`);
+  return parts.join("; ");
+}
+
+function showLoads(o: TzObservation): string {
+  return Object.entries(o.loads)
+    .map(([zone, r]) => `${zone}:${"error" in r ? "ERR" : "ok"}`)
+    .join(" ");
+}
+
+export function reportedCells(o: TzObservation): string[] {
+  if (!o.started) return [`did not start: ${o.failure ?? "?"}`];
+  const cells = [`Local=${showZone(o.local)}${o.localAfterSetenv ? ` → after setenv ${showZone(o.localAfterSetenv)}` : ""}`];
+  if (Object.keys(o.loads).length) cells.push(`Load ${showLoads(o)}`);
+  const { initial, afterSetenv, afterTzset } = o.libcPhases;
+  if (initial) {
+    cells.push(
+      `libc r=${showC(initial.localtime_r)} lt=${showC(initial.localtime)}` +
+        (afterSetenv ? ` | setenv: r=${showC(afterSetenv.localtime_r)} lt=${showC(afterSetenv.localtime)}` : "") +
+        (afterTzset ? ` | tzset: r=${showC(afterTzset.localtime_r)}` : ""),
+    );
+  }
+  if (o.setlocale) cells.push(`setlocale=${o.setlocale.result ?? "NULL"} (${o.setlocale.codeset})`);
+  if (o.mount) cells.push(`mount ${o.mount.error ?? "ok"}`);
+  if (o.failure) cells.push(`ended: ${o.failure}`);
+  return cells;
+}
+
+/** The axes whose value differs between the trials (plus go): the columns worth a glance. */
+function varyingAxes(trials: TrialEvidence[]): string[] {
+  const names = new Set(trials.flatMap((t) => ["go", ...variantAxes(t.variant).map(([k]) => k)]));
+  return [...names].filter((k) => k === "go" || new Set(trials.map((t) => String(t.variant[k]))).size > 1 || trials.length === 1);
+}
+
+export function matrixLines(trials: TrialEvidence[], opens: (o: TzObservation) => FileAccess[]): string[] {
+  if (trials.length === 0) return [];
+  const axes = varyingAxes(trials);
+  const rows = trials.map((t) => {
+    const o = observeTrial(t);
+    return { keys: axes.map((a) => `${a}=${t.variant[a] ?? "unset"}`), reported: reportedCells(o).join("  "), opens: showOpens(opens(o)) };
+  });
+  const width = axes.map((_, i) => Math.max(...rows.map((r) => r.keys[i]!.length)));
+  return [
+    `matrix (${axes.join(" × ")} → what the process reported | what it opened):`,
+    ...rows.map((r) => `  ${r.keys.map((k, i) => k.padEnd(width[i]!)).join(" ")}  ${r.reported}  | opened: ${r.opens}`),
+  ];
+}
+
+export function makeRender(opens: (o: TzObservation) => FileAccess[]): ScenarioRender {
+  return {
+    trialLine: (trial) => {
+      const o = observeTrial(trial);
+      return `${reportedCells(o).join("  ")}  | opened: ${showOpens(opens(o))}`;
+    },
+    variantSummary: (_variant: Variant, _trials: TrialEvidence[]) => [],
+    trialJson: (trial) => matrixRow(observeTrial(trial)),
+    runSummary: (trials: TrialEvidence[], _findings: Finding[]) => matrixLines(trials, opens),
+    runJson: (trials: TrialEvidence[]) => ({ matrix: trials.map((t) => matrixRow(observeTrial(t))) }),
+  };
+}
