@@ -13,7 +13,7 @@ const ZONEINFO = "/usr/share/zoneinfo";
 /** The zones "zoneinfo=some" copies: the ones the scenarios set, and UTC. */
 const SOME_ZONES = ["Asia/Shanghai", "Asia/Tokyo", "UTC"];
 /** TZ=":/abs" names a zone file by absolute path, outside every zoneinfo directory Go searches. */
-const ABSOLUTE_TZ_FILE = "/opt/tz/Shanghai";
+const ABSOLUTE_TZ_FILE = "/opt/zoneinfo/Shanghai";
 /** Where Go's own zoneinfo.zip goes for "zoneinfo=zip" (and ZONEINFO points at it). */
 const ZIP_PATH = "/zoneinfo.zip";
 /** A copy of a zone placed only for the namespace runtime's in-container bind mount. */
