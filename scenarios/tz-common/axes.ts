@@ -145,8 +145,9 @@ function allZoneFiles(): ImageFile[] {
   return (allZones = out);
 }
 
+/** Every file under a compiled locale's directory (LC_MESSAGES is a directory of its own). */
 function localeFiles(dir: string): ImageFile[] {
-  return readdirSync(dir).map((name) => ({ hostPath: join(dir, name), path: join(dir, name) }));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? localeFiles(join(dir, e.name)) : [{ hostPath: join(dir, e.name), path: join(dir, e.name) }]));
 }
 
 let zip: string | undefined;

@@ -76,6 +76,8 @@ export function observeTrial(trial: TrialEvidence): TzObservation {
   const exitCode = typeof exit?.fields.code === "number" ? exit.fields.code : null;
   const finished = events.some((e) => e.ev === "exit");
   const strace = trial.records.strace ?? [];
+  // A probe that never started cannot say; its build decides (the cgo flavours carry a libc).
+  const hasLibc = start ? start.libc !== null : String(trial.variant.probe ?? "go").startsWith("cgo");
   return {
     trial,
     started: start !== null,
@@ -90,8 +92,8 @@ export function observeTrial(trial: TrialEvidence): TzObservation {
     setlocale: setlocale ? { result: (setlocale.result as string | null) ?? null, codeset: String(setlocale.codeset) } : null,
     mount: mount ? { src: String(mount.src), dst: String(mount.dst), error: (mount.error as string | null) ?? null } : null,
     localtimeSeen: find("path", (f) => f.path === "/etc/localtime", "localtimeSeen"),
-    tzAccesses: extractFileAccesses(strace, isTimeZonePath),
-    localeAccesses: extractFileAccesses(strace, isLocalePath),
+    tzAccesses: extractFileAccesses(strace, isTimeZonePath, hasLibc),
+    localeAccesses: extractFileAccesses(strace, isLocalePath, hasLibc),
     refs,
   };
 }

@@ -1,6 +1,6 @@
 import type { Finding, Variant } from "../../src/evidence/schemas.js";
 import type { Claim } from "../../src/scenario/define.js";
-import { compact, judgeClaim, refsOf } from "../tz-common/judge.js";
+import { compact, eventUs, judgeClaim, refsOf } from "../tz-common/judge.js";
 import type { CZone, TzObservation } from "../tz-common/observe.js";
 
 export const DOCKERFILE_ORDER_CLAIMS = {
@@ -13,7 +13,9 @@ const show = (z: CZone | null | undefined) => (z ? `${JSON.stringify(z.abbrev)} 
 
 function judgeT7(v: Variant, o: TzObservation) {
   const libc = v.tzAt === "late" ? o.libcPhases.afterSetenv : o.libcPhases.initial;
-  const libcMisses = o.tzAccesses.filter((a) => a.by === "libc" || (a.op === "stat" && a.errno !== null));
+  // After Go's first use of time.Local every zone lookup is the C library's (the probe's
+  // own lstat of /etc/localtime comes before it).
+  const libcMisses = o.tzAccesses.filter((a) => a.by !== "go" && (a.tsUs ?? 0) > (eventUs(o, "local") ?? Infinity));
   const crashed = o.failure !== null || (o.exitCode !== null && o.exitCode !== 0);
   const summary =
     `${o.libc ?? "no libc"}, TZ set ${v.tzAt === "image" ? "in the container's env" : v.tzAt === "early" ? "by the program before any use" : "by the program after the first localtime"}: ` +

@@ -1,4 +1,4 @@
-import { axis, AXIS_DESCRIPTIONS, LOCALTIME_VALUES, PROBES, TZ_VALUES, ZONEINFO_VALUES } from "../tz-common/axes.js";
+import { axis, AXIS_DESCRIPTIONS, LIBS_VALUES, LOCALTIME_VALUES, PROBES, TZ_VALUES, ZONEINFO_VALUES } from "../tz-common/axes.js";
 import { defineTzScenario } from "../tz-common/scenario.js";
 import { judgeTzMatrix, TZ_MATRIX_CLAIMS } from "./claims.js";
 
@@ -21,6 +21,7 @@ ignored by Go except on musl). --tz, --localtime, --zoneinfo and --probe pick th
     tz: axis(AXIS_DESCRIPTIONS.tz, Object.keys(TZ_VALUES), ["unset", "Asia/Shanghai"]),
     zoneinfo: axis(AXIS_DESCRIPTIONS.zoneinfo, ZONEINFO_VALUES, ["some"]),
     localtime: axis(AXIS_DESCRIPTIONS.localtime, LOCALTIME_VALUES, ["absent", "file"]),
+    libs: axis(AXIS_DESCRIPTIONS.libs, LIBS_VALUES, ["all"]),
   },
   target: { zones: ["Asia/Shanghai", "America/New_York"] },
   opens: "tz",

@@ -6,10 +6,12 @@ import { syscallArgs } from "../parse/syscall-table.js";
 
 export type FileOp = "open" | "stat" | "readlink" | "access" | "mount";
 /**
- * go: an open without O_CLOEXEC (Go's time package opens zoneinfo with a bare
- * syscall.Open, time/sys_unix.go; os.Open would add O_CLOEXEC). libc: an open with
- * O_CLOEXEC (glibc's and musl's fopen "re"). other: a call whose flags cannot tell
- * (stat, readlink, access, mount: Go's os.Stat and glibc's tzset make the same call).
+ * Who made the call. In a process without a C library everything is Go's. With one (cgo),
+ * an open with O_CLOEXEC is the C library's (glibc's and musl's fopen "re"), and one
+ * without it is Go's only for zone files (time/sys_unix.go opens them with a bare
+ * syscall.Open): glibc 2.36 was measured opening gconv-modules.cache without O_CLOEXEC.
+ * Everything else — stat, readlink, access, mount, which Go's os package and glibc's
+ * tzset make alike — is "other".
  */
 export type Opener = "go" | "libc" | "other";
 
@@ -39,8 +41,11 @@ const OPS: Record<string, FileOp> = {
   mount: "mount",
 };
 
-/** Every file access of the records whose path (or mount source) `wanted` accepts. */
-export function extractFileAccesses(records: StraceRecord[], wanted: (path: string) => boolean): FileAccess[] {
+/**
+ * Every file access of the records whose path (or mount source) `wanted` accepts;
+ * `hasLibc` says whether the traced program carries a C library (a cgo build).
+ */
+export function extractFileAccesses(records: StraceRecord[], wanted: (path: string) => boolean, hasLibc: boolean): FileAccess[] {
   const out: FileAccess[] = [];
   records.forEach((r, index) => {
     if (r.kind !== "syscall" || r.unfinished) return;
@@ -55,15 +60,17 @@ export function extractFileAccesses(records: StraceRecord[], wanted: (path: stri
     out.push({
       index, pid: r.pid, tsUs: r.tsUs, syscall: r.syscall, op, path, source,
       resolved: op === "open" ? fdPath(r.ret) : null,
-      errno: r.errno, flags, by: opener(op, flags),
+      errno: r.errno, flags, by: opener(op, flags, path, hasLibc),
     });
   });
   return out;
 }
 
-function opener(op: FileOp, flags: string[]): Opener {
+function opener(op: FileOp, flags: string[], path: string, hasLibc: boolean): Opener {
+  if (!hasLibc) return "go";
   if (op !== "open") return "other";
-  return flags.includes("O_CLOEXEC") ? "libc" : "go";
+  if (flags.includes("O_CLOEXEC")) return "libc";
+  return isTimeZonePath(path) ? "go" : "other";
 }
 
 /** Paths the C library and Go's time package read time-zone data from. */
