@@ -32,6 +32,8 @@ export function defineTzScenario(spec: TzScenarioSpec): Scenario<TrialRequest> {
     help: spec.help,
     claims: spec.claims,
     probe: "tz",
+    // The judges read the tz probe's own reports; another program has none.
+    targets: [],
     // The question is what one process reads; an init would only add a second one.
     inits: ["none"],
     defaultInits: ["none"],
