@@ -43,7 +43,10 @@ export async function ensureImage(docker: Docker, image: ResolvedImage): Promise
 }
 
 async function buildImage(docker: Docker, image: ResolvedImage, tag: string): Promise<void> {
-  const progress = await docker.buildImage(Readable.from(buildContext(image.files)), { t: tag, rm: true, forcerm: true });
+  // No build cache: the classic builder's COPY cache does not tell two symlinks with
+  // different targets apart (measured: a dangling /etc/localtime came out pointing where
+  // an earlier image's link did). The tag is our cache: equal contents, equal tag.
+  const progress = await docker.buildImage(Readable.from(buildContext(image.files)), { t: tag, rm: true, forcerm: true, nocache: true });
   const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) =>
     docker.modem.followProgress(progress, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output))),
   );

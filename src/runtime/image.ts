@@ -107,7 +107,8 @@ export async function resolveImage(spec: ImageSpec): Promise<ResolvedImage> {
   checkPaths(spec.files);
   const files = await Promise.all(spec.files.map(resolveFile));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const h = createHash("sha256");
+  // The format tag retires images built before symlink entries were built uncached.
+  const h = createHash("sha256").update("image-v2\n");
   for (const f of files) h.update(f.kind === "file" ? `${f.path}\0${f.mode.toString(8)}\0${f.sha256}\n` : `${f.path}\0->\0${f.target}\n`);
   return { files, hash: h.digest("hex") };
 }
