@@ -7,9 +7,10 @@ import tzCgoCache from "./tz-cgo-cache/index.js";
 import tzLocaltimeMount from "./tz-localtime-mount/index.js";
 import tzDockerfileOrder from "./tz-dockerfile-order/index.js";
 import localeMissing from "./locale-missing/index.js";
+import tzGdbSnapshot from "./tz-gdb-snapshot/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing, tzGdbSnapshot];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -27,6 +27,7 @@ func main() {
 	stat := flag.String("stat", "", "comma-separated paths whose type and link target to report")
 	setenvTZ := flag.String("setenv-tz", "", "after the first reports, os.Setenv(\"TZ\", this) and report Go's and libc's zone again")
 	early := flag.String("tz-early", "", "os.Setenv(\"TZ\", this) first thing, before Go or libc look at the zone (a Dockerfile whose ENV comes late is this, seen from inside)")
+	hold := flag.Duration("hold", 0, "sleep this long before the first use of time.Local (time for a debugger to attach); checkpoints are marked either side of it")
 	doSetlocale := flag.Bool("setlocale", false, "call setlocale(LC_ALL, \"\") (cgo builds only) and report its result")
 	flag.Parse()
 
@@ -48,8 +49,13 @@ func main() {
 		report.Emit("path", describePath(p))
 	}
 
+	if *hold > 0 {
+		time.Sleep(*hold)
+	}
 	// The first use of time.Local: initLocal runs here and only here.
+	checkpoint("before-first-use")
 	reportLocal("first-use")
+	checkpoint("after-first-use")
 	for _, z := range split(*zones) {
 		loc, err := time.LoadLocation(z)
 		fields := map[string]any{"zone": z, "error": errText(err)}
@@ -74,6 +80,14 @@ func main() {
 		setlocaleReport()
 	}
 	report.Emit("exit", map[string]any{"code": 0})
+}
+
+// checkpoint is where a debugger stops (break main.checkpoint) to read time.localLoc; it
+// must stay a real call, so it is never inlined.
+//
+//go:noinline
+func checkpoint(name string) {
+	report.Emit("checkpoint", map[string]any{"name": name})
 }
 
 func reportLocal(phase string) {

@@ -59,6 +59,8 @@ export interface TargetOptions {
   setlocale?: boolean;
   /** TZ the program sets after the first reports (os.Setenv), to see who notices. */
   setenvTZ?: string;
+  /** How long the program waits before the first use of time.Local (a debugger attaches meanwhile), e.g. "1500ms". */
+  hold?: string;
 }
 
 /** The variant's value of an axis the scenario does not have: the neutral point. */
@@ -122,6 +124,7 @@ export function tzTarget(v: Variant, opts: TargetOptions): TrialTarget {
   if (locales !== "none") files.push(...localeFiles("/usr/lib/locale/C.utf8"));
   if (locales === "i18n") files.push({ hostPath: "/usr/share/i18n/charmaps/UTF-8.gz", path: "/usr/share/i18n/charmaps/UTF-8.gz" });
   if (opts.setlocale) args.push("-setlocale");
+  if (opts.hold !== undefined) args.push("-hold", opts.hold);
   return target;
 }
 

@@ -10,7 +10,8 @@ const hours = (s: number) => `${s < 0 ? "-" : "+"}${Math.abs(s) / 3600}`;
 export const showZone = (z: Zone | null): string => (z ? `${z.name} ${z.abbrev}${hours(z.offsetS)}` : "?");
 const showC = (z: CZone | null | undefined): string => (z ? `${z.abbrev}${hours(z.offsetS)}` : "?");
 
-function showOpens(accesses: FileAccess[]): string {
+function showOpens(accesses: FileAccess[], traced: boolean): string {
+  if (!traced) return "not traced (no strace in this observer set)";
   if (accesses.length === 0) return "nothing";
   const read = accesses.filter((a) => a.errno === null && a.op === "open");
   const misses = accesses.filter((a) => a.errno !== null);
@@ -56,7 +57,7 @@ export function matrixLines(trials: TrialEvidence[], opens: (o: TzObservation) =
   const axes = varyingAxes(trials);
   const rows = trials.map((t) => {
     const o = observeTrial(t);
-    return { keys: axes.map((a) => `${a}=${t.variant[a] ?? "unset"}`), reported: reportedCells(o).join("  "), opens: showOpens(opens(o)) };
+    return { keys: axes.map((a) => `${a}=${t.variant[a] ?? "unset"}`), reported: reportedCells(o).join("  "), opens: showOpens(opens(o), t.records.strace !== undefined) };
   });
   const width = axes.map((_, i) => Math.max(...rows.map((r) => r.keys[i]!.length)));
   return [
@@ -69,7 +70,7 @@ export function makeRender(opens: (o: TzObservation) => FileAccess[]): ScenarioR
   return {
     trialLine: (trial) => {
       const o = observeTrial(trial);
-      return `${reportedCells(o).join("  ")}  | opened: ${showOpens(opens(o))}`;
+      return `${reportedCells(o).join("  ")}  | opened: ${showOpens(opens(o), trial.records.strace !== undefined)}`;
     },
     variantSummary: (_variant: Variant, _trials: TrialEvidence[]) => [],
     trialJson: (trial) => matrixRow(observeTrial(trial)),

@@ -1,3 +1,4 @@
+import type { ObserverName } from "../../src/capture/observer.js";
 import type { FileAccess } from "../../src/evidence/file-access.js";
 import type { Finding, TrialRequest, Variant } from "../../src/evidence/schemas.js";
 import { defineScenario, type AxisSpec, type Claim, type Scenario } from "../../src/scenario/define.js";
@@ -19,6 +20,10 @@ export interface TzScenarioSpec {
   /** Which accesses the matrix shows: time-zone files, locale files, or both. */
   opens: "tz" | "locale";
   judge(variant: Variant, observations: TzObservation[]): Finding[];
+  /** Observers other than strace (gdb stops the program; it cannot share ptrace with strace). */
+  observers?: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  /** What the trial does while the program runs (gdb checkpoints). */
+  afterSends?: Scenario<TrialRequest>["afterSends"];
 }
 
 /** The probe exits within milliseconds by itself; longer means it hung. */
@@ -37,13 +42,14 @@ export function defineTzScenario(spec: TzScenarioSpec): Scenario<TrialRequest> {
     // The question is what one process reads; an init would only add a second one.
     inits: ["none"],
     defaultInits: ["none"],
-    observers: { supported: ["strace"], defaultSets: [["strace"]] },
+    observers: spec.observers ?? { supported: ["strace"], defaultSets: [["strace"]] },
     axes: spec.axes,
     options: {},
     signals: [],
     target: (variant) => tzTarget(variant, spec.target),
     sends: () => [],
     settleMs: () => SETTLE_MS,
+    afterSends: spec.afterSends,
     async sweep(ctx) {
       for (const observers of ctx.sweep.observerSets) {
         for (let i = 0; i < ctx.sweep.trials; i++) await ctx.runTrial({ observers, intent: "observe" });
