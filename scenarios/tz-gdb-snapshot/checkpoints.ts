@@ -11,17 +11,25 @@ export const LOCAL_LOC = "'time.localLoc'";
 /** The seed's breakpoint (§2.4), and where Go really has it (runtime/timestub.go: linkname time.now). */
 export const SYMBOL_QUERIES = ["^runtime\\.time\\.now$", "^time\\.now$"] as const;
 const STOP_TIMEOUT_MS = 8_000;
+const MAX_STOPS = 4;
+/** main.checkpoint's parameter: which checkpoint a stop is. */
+export const CHECKPOINT_ARG = "name";
 
 export async function readLocalLoc(ctx: TrialHookContext): Promise<void> {
   const gdb = ctx.attachments.gdb as GdbAttachment | undefined;
   if (!gdb) return;
   const session = await gdb.session();
   for (const query of SYMBOL_QUERIES) await ctx.note("symbols", { query, answer: await session.run(`info functions ${query}`) });
-  for (const name of CHECKPOINTS) {
+  // The same checkpoint can stop twice (Go may restart a function after growing its stack,
+  // measured: a second hit on another thread with time.localLoc still empty), so every stop
+  // prints which checkpoint it is, and the analysis pairs each snapshot with that name.
+  for (let stops = 0; stops < MAX_STOPS; stops++) {
     const stop = await session.continueUntilBreakpoint("main.checkpoint", { timeoutMs: STOP_TIMEOUT_MS });
-    await ctx.note("checkpoint", { name, outcome: stop.kind });
+    await ctx.note("checkpoint", { outcome: stop.kind });
     if (stop.kind !== "hit") break;
+    const name = await session.run(`p ${CHECKPOINT_ARG}`);
     await session.run(`p ${LOCAL_LOC}`);
+    if (name.includes(CHECKPOINTS[1])) break;
   }
   await session.detach();
 }

@@ -5,7 +5,7 @@ import type { Claim } from "../../src/scenario/define.js";
 import { compact, judgeClaim } from "../tz-common/judge.js";
 import type { TzObservation } from "../tz-common/observe.js";
 import { showZone } from "../tz-common/render.js";
-import { CHECKPOINTS, LOCAL_LOC, SYMBOL_QUERIES } from "./checkpoints.js";
+import { CHECKPOINT_ARG, CHECKPOINTS, LOCAL_LOC, SYMBOL_QUERIES } from "./checkpoints.js";
 
 export const GDB_SNAPSHOT_CLAIMS = {
   T6: { id: "T6", statement: "gdb at a breakpoint in runtime.time.now reads the time-zone slice at $rsp+0x28" },
@@ -23,23 +23,28 @@ interface LocSnapshot {
   ref: RecordRef;
 }
 
-/** time.localLoc as gdb printed it at each checkpoint, in order (the console has no clock; order is the checkpoints'). */
+/** time.localLoc as gdb printed it at each checkpoint, found by the checkpoint name printed just before it. */
 export function localLocSnapshots(o: TzObservation): (LocSnapshot | null)[] {
   const gdb = (o.trial.records as Record<string, unknown>).gdb as GdbRecord[] | undefined;
-  const values = (gdb ?? []).flatMap((r, index) => (r.kind === "value" && r.expr === LOCAL_LOC ? [{ r, index }] : []));
-  return CHECKPOINTS.map((_, i) => {
-    const v = values[i];
-    if (!v || v.r.kind !== "value") return null;
-    const loc = v.r.value as Record<string, unknown>;
+  const byCheckpoint = new Map<string, LocSnapshot>();
+  let at: string | null = null;
+  (gdb ?? []).forEach((r, index) => {
+    if (r.kind !== "value") return;
+    if (r.expr === CHECKPOINT_ARG) at = goString(r.value);
+    if (r.expr !== LOCAL_LOC || at === null || byCheckpoint.has(at)) return;
+    const loc = r.value as Record<string, unknown>;
     const zone = loc.zone as Record<string, unknown> | undefined;
-    return {
-      // gdb prints a Go string as its pointer and text: {address, string}.
-      name: typeof loc.name === "object" && loc.name !== null ? String((loc.name as Record<string, unknown>).string ?? "") : String(loc.name ?? ""),
+    byCheckpoint.set(at, {
+      name: goString(loc.name),
       zones: Number(zone?.len ?? 0),
-      ref: { trial: o.trial.id, source: "gdb", index: v.index, text: `${LOCAL_LOC} = ${JSON.stringify(loc).slice(0, 160)}` },
-    };
+      ref: { trial: o.trial.id, source: "gdb", index, text: `at ${at}: ${LOCAL_LOC} = ${JSON.stringify(loc).slice(0, 160)}` },
+    });
   });
+  return CHECKPOINTS.map((c) => byCheckpoint.get(c) ?? null);
 }
+
+/** gdb prints a Go string as its pointer and text: {address, string}. */
+const goString = (v: unknown): string => (typeof v === "object" && v !== null ? String((v as Record<string, unknown>).string ?? "") : String(v ?? ""));
 
 function symbolAnswers(o: TzObservation): { query: string; found: boolean; file: string | null; ref: RecordRef }[] {
   return o.trial.records.runtime.flatMap((r, index) => {
