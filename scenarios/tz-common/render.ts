@@ -66,6 +66,35 @@ export function matrixLines(trials: TrialEvidence[], opens: (o: TzObservation) =
   ];
 }
 
+/**
+ * Variants that differ only in the Go toolchain and whose observations (names, offsets,
+ * paths, errnos — no instants) differ: where Go versions disagree. Empty when they agree.
+ */
+export function goDifferences(trials: TrialEvidence[]): { variant: Record<string, unknown>; byGo: Record<string, unknown> }[] {
+  const groups = new Map<string, TrialEvidence[]>();
+  for (const t of trials) {
+    const { go: _go, ...rest } = t.variant;
+    const key = JSON.stringify(Object.entries(rest).sort());
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  const out: { variant: Record<string, unknown>; byGo: Record<string, unknown> }[] = [];
+  for (const group of groups.values()) {
+    const rows = group.map((t) => ({ go: t.variant.go, observed: matrixRow(observeTrial(t)).observed }));
+    if (new Set(rows.map((r) => JSON.stringify(r.observed))).size < 2) continue;
+    const { go: _go, ...variant } = group[0]!.variant;
+    out.push({ variant, byGo: Object.fromEntries(rows.map((r) => [r.go, r.observed])) });
+  }
+  return out;
+}
+
+function versionLines(trials: TrialEvidence[]): string[] {
+  const versions = [...new Set(trials.map((t) => t.variant.go))];
+  if (versions.length < 2) return [];
+  const diffs = goDifferences(trials);
+  if (diffs.length === 0) return [`Go versions: ${versions.join(" and ")} reported and opened the same in every variant`];
+  return [`Go versions differ in ${diffs.length} variant(s):`, ...diffs.map((d) => `  ${JSON.stringify(d.variant)}: ${Object.entries(d.byGo).map(([go, o]) => `${go} ${JSON.stringify(o).slice(0, 200)}`).join(" | ")}`)];
+}
+
 export function makeRender(opens: (o: TzObservation) => FileAccess[]): ScenarioRender {
   return {
     trialLine: (trial) => {
@@ -74,7 +103,7 @@ export function makeRender(opens: (o: TzObservation) => FileAccess[]): ScenarioR
     },
     variantSummary: (_variant: Variant, _trials: TrialEvidence[]) => [],
     trialJson: (trial) => matrixRow(observeTrial(trial)),
-    runSummary: (trials: TrialEvidence[], _findings: Finding[]) => matrixLines(trials, opens),
-    runJson: (trials: TrialEvidence[]) => ({ matrix: trials.map((t) => matrixRow(observeTrial(t))) }),
+    runSummary: (trials: TrialEvidence[], _findings: Finding[]) => [...matrixLines(trials, opens), ...versionLines(trials)],
+    runJson: (trials: TrialEvidence[]) => ({ matrix: trials.map((t) => matrixRow(observeTrial(t))), goDifferences: goDifferences(trials) }),
   };
 }

@@ -38,8 +38,11 @@ function judgeT1(_v: Variant, o: TzObservation) {
     follows = !readLocaltime;
   }
   const slashes = goOpens.filter((a) => a.path.includes("//")).length;
+  // Go takes TZ as a zone name or path only (time/zoneinfo_unix.go); what it cannot load
+  // (a POSIX rule such as CST-8, a typo) becomes UTC without an error.
+  const silent = tz !== null && tz !== "" && tz !== "UTC" && o.local?.name === "UTC" ? `; TZ=${tz} loaded no zone, so Local fell back to UTC silently` : "";
   const summary =
-    `${rule}; it opened ${goOpens.length ? goOpens.map((a) => `${a.path} ${a.errno ?? "ok"}`).join(", ") : "no zone file"} and reported Local=${showZone(o.local)}` +
+    `${rule}; it opened ${goOpens.length ? goOpens.map((a) => `${a.path} ${a.errno ?? "ok"}`).join(", ") : "no zone file"} and reported Local=${showZone(o.local)}${silent}` +
     `; libc opened ${libcEarly.length} zone file(s) before that` +
     (goOpens.length ? `; ${slashes} of Go's ${goOpens.length} open(s) had a double slash${slashes < goOpens.length ? ` (not: ${goOpens.filter((a) => !a.path.includes("//")).map((a) => a.path).join(", ")})` : ""}` : "");
   return {
