@@ -1,15 +1,19 @@
 import type { Command } from "commander";
 import { register as registerClean } from "./clean.js";
 import { register as registerDoctor } from "./doctor.js";
+import { register as registerExport } from "./export.js";
 import { register as registerList } from "./list.js";
 import { register as registerParse } from "./parse.js";
 import { register as registerRun } from "./run.js";
+import { register as registerVerify } from "./verify.js";
 
 // Each command module exports register(program); this file only lists them.
 export function registerCommands(program: Command): void {
   registerClean(program);
   registerDoctor(program);
+  registerExport(program);
   registerList(program);
   registerParse(program);
   registerRun(program);
+  registerVerify(program);
 }
