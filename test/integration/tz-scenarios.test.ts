@@ -10,7 +10,9 @@ import { createRuntime } from "../../src/runtime/index.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import type { Finding } from "../../src/evidence/schemas.js";
-import { missingRuntime, missingTool, skipReason } from "../support/prereq.js";
+import type { ObserverName } from "../../src/capture/observer.js";
+import { localLocSnapshots } from "../../scenarios/tz-gdb-snapshot/claims.js";
+import { missingRuntime, missingTool, skipReason, skipUnlessCI } from "../support/prereq.js";
 
 // Every tz and locale scenario for real, on short sweeps: real images (symlinks, cgo
 // libraries, bind mounts), strace, the tz probe in its four builds. What is asserted is
@@ -29,14 +31,14 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-async function run(name: string, runtime: RuntimeKind, axes: Record<string, string[]>): Promise<{ result: RunResult; obs: TzObservation[] }> {
+async function run(name: string, runtime: RuntimeKind, axes: Record<string, string[]>, observers: ObserverName[] = ["strace"]): Promise<{ result: RunResult; obs: TzObservation[] }> {
   const result = await runScenario({
     scenario: findScenario(name),
     runtime,
     inits: ["none"],
     go: [undefined],
     axes,
-    sweep: { trials: 1, observerSets: [["strace"]], options: {} },
+    sweep: { trials: 1, observerSets: [observers], options: {} },
     outDir: out,
   });
   return { result, obs: result.trials.map(observeTrial) };
@@ -119,6 +121,19 @@ describe("tz scenarios on the namespace runtime only", async () => {
       expect(finding(result, "L1", { probe: "go", locales: "none" }).verdict).toBe("refuted");
       expect(obs.find((o) => o.trial.variant.probe === "cgo-glibc" && o.trial.variant.locales === "none")!.setlocale?.result).toBeNull();
       expect(obs.find((o) => o.trial.variant.probe === "cgo-glibc" && o.trial.variant.locales === "C.utf8")!.setlocale?.result).toBe("C.UTF-8");
+    }, 120_000);
+
+
+    it("tz-gdb-snapshot: gdb finds time.localLoc empty before the first use and equal to the reported zone after", async (ctx) => {
+      if ((await missingTool("gdb")) !== null) return skipUnlessCI(ctx, "gdb on PATH");
+      const { result, obs } = await run("tz-gdb-snapshot", "namespace", { tz: ["Asia/Shanghai", "unset"] }, ["gdb"]);
+      for (const o of obs) {
+        const [before, after] = localLocSnapshots(o);
+        expect(before, o.trial.id).toMatchObject({ name: "", zones: 0 });
+        expect(after?.name, o.trial.id).toBe(o.local?.name);
+      }
+      for (const f of result.findings.filter((f) => f.claim === "T6.lazy")) expect(f.verdict).toBe("confirmed");
+      for (const f of result.findings.filter((f) => f.claim === "T6")) expect(f.verdict).toBe("refuted");
     }, 120_000);
   });
 });

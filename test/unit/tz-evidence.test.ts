@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { findScenario } from "../../scenarios/index.js";
 import { observeTrial } from "../../scenarios/tz-common/observe.js";
+import { localLocSnapshots } from "../../scenarios/tz-gdb-snapshot/claims.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
 import { extractFileAccesses, isLocalePath, isTimeZonePath } from "../../src/evidence/file-access.js";
 import { sameVariant, type TrialEvidence } from "../../src/evidence/schemas.js";
@@ -22,6 +23,7 @@ const RUNS: Record<string, string> = {
   "tz-localtime-mount-docker": "tz-localtime-mount",
   "tz-dockerfile-order": "tz-dockerfile-order",
   "locale-missing": "locale-missing",
+  "tz-gdb-snapshot": "tz-gdb-snapshot",
 };
 
 const loaded = new Map<string, Promise<TrialEvidence[]>>();
@@ -63,6 +65,17 @@ describe.each(Object.entries(RUNS))("%s, recorded", (run, name) => {
         expect(Object.keys(open).sort()).toEqual(["by", "errno", "op", "path"]);
         expect(["go", "libc", "other"]).toContain(open.by);
       }
+    }
+  });
+});
+
+describe("tz-gdb-snapshot, recorded", () => {
+  it("pairs each time.localLoc with its checkpoint: empty before the first use, the reported zone after", async () => {
+    for (const t of await load("tz-gdb-snapshot")) {
+      const [before, after] = localLocSnapshots(observeTrial(t));
+      expect(before, t.id).toMatchObject({ name: "", zones: 0 });
+      expect(after!.zones, t.id).toBeGreaterThan(0);
+      expect(after!.name, t.id).toBe(observeTrial(t).local!.name);
     }
   });
 });
