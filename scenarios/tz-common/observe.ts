@@ -76,6 +76,10 @@ export function observeTrial(trial: TrialEvidence): TzObservation {
   const exitCode = typeof exit?.fields.code === "number" ? exit.fields.code : null;
   const finished = events.some((e) => e.ev === "exit");
   const strace = trial.records.strace ?? [];
+  // The probe's own look at /etc/localtime (-stat: lstat, readlink, stat) is the harness
+  // asking, not the program's zone lookup: it ends when the probe reports it.
+  const pathEvent = events.find((e) => e.ev === "path" && e.fields.path === "/etc/localtime");
+  const ownLookUp = pathEvent ? pathEvent.tsUs : null;
   // A probe that never started cannot say; its build decides (the cgo flavours carry a libc).
   const hasLibc = start ? start.libc !== null : String(trial.variant.probe ?? "go").startsWith("cgo");
   return {
@@ -92,7 +96,7 @@ export function observeTrial(trial: TrialEvidence): TzObservation {
     setlocale: setlocale ? { result: (setlocale.result as string | null) ?? null, codeset: String(setlocale.codeset) } : null,
     mount: mount ? { src: String(mount.src), dst: String(mount.dst), error: (mount.error as string | null) ?? null } : null,
     localtimeSeen: find("path", (f) => f.path === "/etc/localtime", "localtimeSeen"),
-    tzAccesses: extractFileAccesses(strace, isTimeZonePath, hasLibc),
+    tzAccesses: extractFileAccesses(strace, isTimeZonePath, hasLibc).filter((a) => !(ownLookUp !== null && a.op !== "open" && a.op !== "mount" && a.path === "/etc/localtime" && (a.tsUs ?? 0) <= ownLookUp)),
     localeAccesses: extractFileAccesses(strace, isLocalePath, hasLibc),
     refs,
   };
