@@ -75,7 +75,7 @@ function judgeT2(_v: Variant, o: TzObservation) {
   return {
     verdict: sawIt ? ("refuted" as const) : ("confirmed" as const),
     summary: sawIt
-      ? `Go (${who}) read /etc/localtime (${what}) itself and reports Local ${o.local!.abbrev} ${hours(o.local!.offsetS)}: no libc, no Alpine needed`
+      ? `Go (${who}) read /etc/localtime (${what}) with its own open (${read.map((a) => `${a.flags.join("|") || "no flags"}, by ${a.by}`).join("; ")}) and reports Local ${o.local!.abbrev} ${hours(o.local!.offsetS)}`
       : `Go (${who}) did not take its zone from /etc/localtime (${what}): Local=${showZone(o.local)}`,
     evidence: compact([o.refs.localtimeSeen, o.refs.local, ...refsOf(o, read)]),
   };
