@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
@@ -10,6 +11,7 @@ import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type 
 import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
 import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
+import { sharedLibraries } from "../runtime/image.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
 import { ContainerPipeline } from "./container-pipeline.js";
@@ -82,9 +84,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       : [{ target: choice.kind === "binary" ? await binaryTarget(choice.path, choice.args) : await imageTarget(runtime, choice.image, choice.args), go: UNKNOWN_GO }];
 
   const axes = crossAxes(scenario, options.axes ?? {});
-  const variants: { variant: Variant; target: ResolvedTarget }[] = targets.flatMap(({ target, go }) =>
-    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values }, target }))),
+  const planned = targets.flatMap(({ target, go }, i) =>
+    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values } as Variant, target, toolchain: options.go[i], probePath: probes[i]?.path ?? "" }))),
   );
+  const variants: { variant: Variant; target: ResolvedTarget }[] =
+    choice.kind === "probe" ? await Promise.all(planned.map((p) => ownProbe(scenario, p, onBuild))) : planned;
   const goVersions = targets.map((t) => t.go);
   const params = {
     runtime: options.runtime,
@@ -148,6 +152,28 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await Promise.all([...pipelines].map((p) => p.close()));
     flowSettled();
   }
+}
+
+// A variant may build the probe its own way (cgo, build tags) and copy in the libraries
+// that build links; each distinct build runs once per run.
+const flavouredBuilds = new Map<string, Promise<string>>();
+
+async function ownProbe(
+  scenario: Scenario,
+  planned: { variant: Variant; target: ResolvedTarget; toolchain: string | undefined; probePath: string },
+  onBuild: (message: string) => void,
+): Promise<{ variant: Variant; target: ResolvedTarget }> {
+  const { variant, target, toolchain } = planned;
+  const { flavour, libraries } = scenario.target(variant);
+  if (flavour === undefined && libraries === undefined) return { variant, target };
+  let path = planned.probePath;
+  if (flavour !== undefined) {
+    const key = JSON.stringify([scenario.probe, toolchain ?? null, flavour]);
+    if (!flavouredBuilds.has(key)) flavouredBuilds.set(key, buildProbe(scenario.probe, { go: toolchain, flavour, onProgress: onBuild }).then((b) => b.path));
+    path = await flavouredBuilds.get(key)!;
+  }
+  const libs = libraries ? (await sharedLibraries(path)).filter((f) => !libraries.omit.includes(basename(f.path))) : [];
+  return { variant, target: probeTarget(path, libs) };
 }
 
 /** Every combination of the scenario's axes, in declaration order; one empty combination when it has none. */

@@ -42,12 +42,12 @@ const TARGET_DIR = "/target";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const HOST_MACHINE: Record<string, number> = { x64: EM_X86_64, arm64: EM_AARCH64 };
 
-/** Our probe, built by the caller. */
-export function probeTarget(probeHostPath: string): ResolvedTarget {
+/** Our probe, built by the caller; a dynamic (cgo) build brings the libraries it links. */
+export function probeTarget(probeHostPath: string, libraries: ImageFile[] = []): ResolvedTarget {
   return {
     kind: "probe",
     label: "probe",
-    files: [{ hostPath: probeHostPath, path: PROBE_PATH }],
+    files: [{ hostPath: probeHostPath, path: PROBE_PATH }, ...libraries],
     argv: (probeArgs) => [PROBE_PATH, ...probeArgs],
     programPath: PROBE_PATH,
     searchPath: DEFAULT_PATH,
