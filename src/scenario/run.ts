@@ -81,7 +81,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const targets: { target: ResolvedTarget; go: string }[] =
     choice.kind === "probe"
       ? probes.map((p) => ({ target: probeTarget(p!.path), go: p!.goVersion }))
-      : [{ target: choice.kind === "binary" ? await binaryTarget(choice.path, choice.args) : await imageTarget(runtime, choice.image, choice.args), go: UNKNOWN_GO }];
+      : [await (choice.kind === "binary" ? binaryTarget(choice.path, choice.args) : imageTarget(runtime, choice.image, choice.args)).then((target) => ({ target, go: target.go ?? "unknown" }))];
 
   const axes = crossAxes(scenario, options.axes ?? {});
   const planned = targets.flatMap(({ target, go }, i) =>
@@ -191,5 +191,3 @@ function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record
 const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;
 
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
-/** The Go version of a user's target is what its build info says; until read, this. */
-const UNKNOWN_GO = "unknown";
