@@ -4,9 +4,16 @@ import initStack from "./init-stack/index.js";
 import dockerStopTimeout from "./docker-stop-timeout/index.js";
 import signalBacklog from "./signal-backlog/index.js";
 import sigtermRace from "./sigterm-race/index.js";
+import tzMatrix from "./tz-matrix/index.js";
+import tzMissingZoneinfo from "./tz-missing-zoneinfo/index.js";
+import tzCgoCache from "./tz-cgo-cache/index.js";
+import tzLocaltimeMount from "./tz-localtime-mount/index.js";
+import tzDockerfileOrder from "./tz-dockerfile-order/index.js";
+import localeMissing from "./locale-missing/index.js";
+import tzGdbSnapshot from "./tz-gdb-snapshot/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, signalBacklog, initStack, dockerStopTimeout];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, signalBacklog, initStack, dockerStopTimeout, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing, tzGdbSnapshot];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -136,7 +136,11 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'
   forensics run signal-backlog --cap 0,1,64 --reader fast,slow,none --loads SIGTERM:1000,SIGTERM:10000 --count 500
   forensics run init-stack --runtime docker --init tini,docker-init --breakpoint runtime.sighandler
-  forensics run docker-stop-timeout --runtime docker --stop-timeouts 1,10 --handler-ms 5000 --json | jq '.trials[].measured'`;
+  forensics run docker-stop-timeout --runtime docker --stop-timeouts 1,10 --handler-ms 5000 --json | jq '.trials[].measured'
+  forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
+  forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
+  forensics run tz-cgo-cache --tzAt image,early --go host,1.27.3
+  forensics run locale-missing --lang C.UTF-8,zh_CN.UTF-8 --lcAll unset --locales none,C.utf8`;
 
 function parseInits(value: string): InitKind[] {
   const inits = value.split(",").map((s) => s.trim()).filter(Boolean);
