@@ -24,6 +24,8 @@ export interface StopTrial {
   sigtermToSigkillMs: number | null;
   /** Which process the kernel delivered SIGTERM to (signal_deliver): the program, its init, or nobody seen. */
   sigtermDeliveredTo: number[];
+  /** Threads the kernel delivered SIGKILL in (signal_deliver, the fatal path): the program dying by it. */
+  sigkillDeliveredTo: number[];
   shutdownBegin: boolean;
   shutdownEnd: boolean;
   shutdownMs: number | null;
@@ -36,6 +38,7 @@ export interface StopTrial {
     sigterm: RecordRef | null;
     sigkill: RecordRef | null;
     sigtermDelivery: RecordRef | null;
+    sigkillDelivery: RecordRef | null;
     stop: RecordRef | null;
     requestBegin: RecordRef | null;
     shutdownBegin: RecordRef | null;
@@ -58,9 +61,9 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
   const client = findEvent(trial, "runtime", "client");
   const exit = findEvent(trial, "runtime", "exit");
   const exitCode = typeof exit?.record.fields.code === "number" ? exit.record.fields.code : null;
-  const deliveries = kernel
-    .map((r, i) => ({ r, i }))
-    .filter(({ r }) => r.kind === "signal-deliver" && r.sig === SIGTERM);
+  const deliveriesOf = (sig: number) => kernel.map((r, i) => ({ r, i })).filter(({ r }) => r.kind === "signal-deliver" && r.sig === sig);
+  const deliveries = deliveriesOf(SIGTERM);
+  const killDeliveries = deliveriesOf(SIGKILL);
 
   let sigtermUs: number | null = null;
   let sigkillUs: number | null = null;
@@ -92,6 +95,7 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
     timing,
     sigtermToSigkillMs: sigtermUs !== null && sigkillUs !== null ? Math.round((sigkillUs - sigtermUs) / 100) / 10 : null,
     sigtermDeliveredTo: [...new Set(deliveries.map(({ r }) => r.pid).filter((p): p is number => p !== null))],
+    sigkillDeliveredTo: [...new Set(killDeliveries.map(({ r }) => r.pid).filter((p): p is number => p !== null))],
     shutdownBegin,
     shutdownEnd,
     shutdownMs: begin && end ? Math.round((end.record.tsUs - begin.record.tsUs) / 100) / 10 : null,
@@ -105,6 +109,7 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
       sigterm: term ? observerRef(trial, "kernel", term.index) : (stop?.ref ?? null),
       sigkill: kill ? observerRef(trial, "kernel", kill.index) : null,
       sigtermDelivery: deliveries[0] ? observerRef(trial, "kernel", deliveries[0].i) : null,
+      sigkillDelivery: killDeliveries[0] ? observerRef(trial, "kernel", killDeliveries[0].i) : null,
       stop: stop?.ref ?? null,
       requestBegin: requestBegin?.ref ?? null,
       shutdownBegin: begin?.ref ?? null,
@@ -125,4 +130,4 @@ function firstGenerate(records: readonly KernelRecord[], sig: number, pid1: numb
 }
 
 export const stopRefs = (t: StopTrial): RecordRef[] =>
-  compact([t.refs.stop, t.refs.sigterm, t.refs.sigtermDelivery, t.refs.requestBegin, t.refs.shutdownBegin, t.refs.shutdownEnd, t.refs.sigkill, t.refs.client, t.refs.exit]);
+  compact([t.refs.stop, t.refs.sigterm, t.refs.sigtermDelivery, t.refs.requestBegin, t.refs.shutdownBegin, t.refs.shutdownEnd, t.refs.sigkill, t.refs.sigkillDelivery, t.refs.client, t.refs.exit]);

@@ -29,6 +29,7 @@ export const render: ScenarioRender = {
       shutdownBegin: t.shutdownBegin,
       shutdownEnd: t.shutdownEnd,
       sigtermDeliveredTo: t.sigtermDeliveredTo,
+      sigkillDeliveredTo: t.sigkillDeliveredTo,
       client: t.client,
       s5: classifyAgainstS5(t),
     };

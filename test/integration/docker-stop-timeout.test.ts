@@ -60,6 +60,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("docker-stop-timeout on the 
       for (const t of trials) {
         if (t.sigkillUs !== null) {
           expect([t.exitCode, t.shutdownEnd, t.client?.outcome], t.trial).toEqual([137, false, "reset"]);
+          expect(t.sigkillDeliveredTo.length, t.trial).toBeGreaterThan(0);
           expect(Math.abs(t.sigtermToSigkillMs! - t.stopTimeoutS * 1000), t.trial).toBeLessThanOrEqual(TIMEOUT_TOLERANCE_MS);
         } else {
           expect([t.exitCode, t.shutdownEnd, t.client?.outcome, t.client?.status], t.trial).toEqual([0, true, "response", 200]);

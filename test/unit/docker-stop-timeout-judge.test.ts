@@ -5,8 +5,8 @@ import { classifyAgainstS5, judgeS5 } from "../../scenarios/docker-stop-timeout/
 function trial(over: Partial<StopTrial>): StopTrial {
   return {
     trial: "t001", stopTimeoutS: 1, handlerMs: 2000, sigtermUs: 1_000_000, sigkillUs: null, timing: "kernel", sigtermToSigkillMs: null,
-    sigtermDeliveredTo: [42], shutdownBegin: true, shutdownEnd: false, shutdownMs: null, shutdownNeededMs: 1900, exitCode: null, client: null, outcome: "other",
-    refs: { sigterm: null, sigkill: null, sigtermDelivery: null, stop: null, requestBegin: null, shutdownBegin: null, shutdownEnd: null, client: null, exit: null },
+    sigtermDeliveredTo: [42], sigkillDeliveredTo: [], shutdownBegin: true, shutdownEnd: false, shutdownMs: null, shutdownNeededMs: 1900, exitCode: null, client: null, outcome: "other",
+    refs: { sigterm: null, sigkill: null, sigtermDelivery: null, sigkillDelivery: null, stop: null, requestBegin: null, shutdownBegin: null, shutdownEnd: null, client: null, exit: null },
     ...over,
   };
 }
