@@ -20,6 +20,7 @@ func main() {
 	capacity := flag.Int("cap", 1, "capacity of the Notify channel")
 	reader := flag.String("reader", "fast", "fast: always waiting in <-c; slow: one receive per -slow; none: never reads")
 	slow := flag.Duration("slow", 5*time.Millisecond, "pause after each receive of the slow reader")
+	receiveDelay := flag.Duration("receive-delay", 0, "wait this long after Notify before the first receive (widens the seed's window)")
 	flag.Parse()
 
 	report.Emit("start", map[string]any{"pid": os.Getpid(), "go": runtime.Version(), "cap": *capacity, "reader": *reader})
@@ -37,6 +38,7 @@ func main() {
 	received := map[string]int{}
 	ready := make(chan struct{})
 	if *reader != "none" {
+		time.Sleep(*receiveDelay)
 		go func() {
 			first := true
 			for {

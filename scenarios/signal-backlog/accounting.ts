@@ -92,6 +92,13 @@ export interface BacklogTrial {
   notifyCallUs: number | null;
   /** µs from Notify returning to the first kill(2): negative would mean a send before Notify. */
   firstSendAfterNotifyUs: number | null;
+  /**
+   * The signals sent between Notify returning and the first receive (the seed's window):
+   * how many, how many the kernel ignored (no handler: the seed's mechanism) or coalesced,
+   * and how many os/signal took (process calls) before the first receive. null when no
+   * send fell inside it or the program never receives.
+   */
+  window: { sent: number; ignored: number; coalesced: number; reachedOsSignal: number } | null;
   /** µs from the exec (the trial's origin) to the probe's notify event. */
   notifyAfterExecUs: number | null;
   /**
@@ -203,6 +210,22 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
   refs.notify = notify?.ref ?? null;
   refs.receiving = receiving?.ref ?? null;
   const sendUs = sends.map((s) => Number(s.sendNs.slice(0, -3)));
+  let window: BacklogTrial["window"] = null;
+  if (notify && receiving) {
+    const inside = (us: number | null) => us !== null && us >= notify.record.tsUs && us < receiving.record.tsUs;
+    const sent = sendUs.filter((us) => inside(us)).length;
+    if (sent > 0) {
+      window = { sent, ignored: 0, coalesced: 0, reachedOsSignal: 0 };
+      for (const r of kernel ?? []) {
+        if (!inside(r.tsUs)) continue;
+        if (r.kind === "signal-generate" && r.sig === sig && r.code === SI_USER && (programPid === null || r.targetPid === programPid)) {
+          if (r.resultName === "ignored") window.ignored++;
+          if (r.resultName === "already-pending") window.coalesced++;
+        }
+        if (r.kind === "uprobe" && r.fn === "os/signal.process" && r.args.sig === sig) window.reachedOsSignal++;
+      }
+    }
+  }
   const exit = findEvent(trial, "runtime", "exit");
   const checkpoint = readCheckpoint(trial);
   refs.checkpoint = checkpoint.refs;
@@ -221,6 +244,7 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     notifyCallUs: notify && notifyUprobeUs !== null ? notify.record.tsUs - notifyUprobeUs : null,
     firstSendAfterNotifyUs: notify && sendUs.length ? Math.min(...sendUs) - notify.record.tsUs : null,
     notifyAfterExecUs: notify ? notify.record.tsUs - trial.originUs : null,
+    window,
     early: sendUs.length > 0 && (notify === null || Math.min(...sendUs) < notify.record.tsUs),
     sendSpanUs: sendUs.length ? Math.max(...sendUs) - Math.min(...sendUs) : null,
     checkpoint: checkpoint.value,

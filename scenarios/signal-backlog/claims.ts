@@ -144,9 +144,15 @@ function judgeS8(variant: Variant, trials: BacklogTrial[]): Finding {
     seedWindowUsMax: SEED.windowUs.max,
     seedLossRate: SEED.lossRate,
   };
-  if (atRate.length === 0) return { ...base, verdict: "inconclusive", summary: `${windowText}; no trial at ${SEED.ratePerS}/s or above with kernel records (--loads SIGTERM:1000)`, evidence, measurements, details: { s8: f } };
+  // Signals sent inside the window itself: did the kernel drop them (no handler, the seed's mechanism) or did os/signal take them?
+  const inWindow = counted(trials).filter((t) => t.window !== null);
+  const w = inWindow.reduce((a, t) => ({ sent: a.sent + t.window!.sent, ignored: a.ignored + t.window!.ignored, coalesced: a.coalesced + t.window!.coalesced, reached: a.reached + t.window!.reachedOsSignal }), { sent: 0, ignored: 0, coalesced: 0, reached: 0 });
+  const windowSends = inWindow.length ? `; inside the window ${w.sent} signals were sent: the kernel ignored ${w.ignored}, coalesced ${w.coalesced}, os/signal took ${w.reached} before the first receive` : "";
+  const measured8 = { ...measurements, windowSent: inWindow.length ? w.sent : null, windowIgnored: inWindow.length ? w.ignored : null, windowReachedOsSignal: inWindow.length ? w.reached : null };
+  if (w.ignored > 0) return { ...base, verdict: "confirmed", summary: `the kernel dropped ${w.ignored} signals sent between Notify and the first receive${windowSends}; ${windowText}`, evidence, measurements: measured8, details: { s8: f } };
+  if (atRate.length === 0) return { ...base, verdict: "inconclusive", summary: `${windowText}${windowSends}; no trial at ${SEED.ratePerS}/s or above with kernel records (--loads SIGTERM:1000)`, evidence, measurements: measured8, details: { s8: f } };
   const unaccounted = atRate.reduce((n, l) => n + l.unaccounted, 0);
   const verdict: Verdict = unaccounted > 0 ? "inconclusive" : "refuted";
   const lead = unaccounted > 0 ? `${unaccounted} signals at ${SEED.ratePerS}/s or above were lost without a recorded cause` : `every signal lost at ${SEED.ratePerS}/s or above has a recorded cause (none vanished in a window after Notify)`;
-  return { ...base, verdict, summary: `${lead}; ${windowText}; ${lossText}`, evidence, measurements, details: { s8: f } };
+  return { ...base, verdict, summary: `${lead}; ${windowText}${windowSends}; ${lossText}`, evidence, measurements: measured8, details: { s8: f } };
 }

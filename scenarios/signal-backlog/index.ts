@@ -24,6 +24,8 @@ import type { BacklogRequest } from "./request.js";
  */
 const START_US = 150_000;
 const START_RETRIES = 3;
+/** window=held: the probe waits this long between Notify and its first receive; the sends (from START_US) fall inside. */
+const HELD_WINDOW_MS = 300;
 /** After the last send: time for the runtime and os/signal to take what is pending before the checkpoint. */
 const QUIET_MS = 50;
 const GDB_TIMEOUT_MS = 10_000;
@@ -75,13 +77,22 @@ export default defineScenario<BacklogRequest>({
   axes: {
     cap: { description: "capacity of the Notify channel", values: ["0", "1", "64"], defaults: ["0", "1", "64"] },
     reader: { description: "how the program reads it: fast (always waiting), slow (5 ms per receive), none (never)", values: ["fast", "slow", "none"], defaults: ["fast", "none"] },
+    window: {
+      description: `the time from Notify to the first receive: natural, or held ${HELD_WINDOW_MS} ms open so the sends fall inside it`,
+      values: ["natural", "held"],
+      defaults: ["natural"],
+    },
   },
   options: {
     loads: { flag: "--loads <SIG:LOAD,...>", description: "signal and load per trial: burst or N per second (default SIGUSR1:burst,SIGTERM:1000)", parse: parseLoads },
     count: { flag: "--count <n>", description: `signals per trial (default ${DEFAULT_COUNT})`, parse: parseCount },
   },
   signals: [SIGNALS.SIGUSR1, SIGNALS.SIGTERM],
-  target: (variant) => ({ args: [`-cap=${variant.cap ?? "1"}`, `-reader=${variant.reader ?? "fast"}`], env: {}, files: [] }),
+  target: (variant) => ({
+    args: [`-cap=${variant.cap ?? "1"}`, `-reader=${variant.reader ?? "fast"}`, ...(variant.window === "held" ? [`-receive-delay=${HELD_WINDOW_MS}ms`] : [])],
+    env: {},
+    files: [],
+  }),
   sends: (r) => [{ sig: SIGNALS[r.signal], atUs: r.startUs, count: r.count, intervalUs: r.load === "burst" ? 0 : Math.round(1_000_000 / r.load) }],
   settleMs: () => 3_000,
   afterSends: checkpointAndEnd,

@@ -26,6 +26,9 @@ export function measured(t: BacklogTrial): Record<string, number | null> {
     lost: t.counts.sent - t.counts.received - t.counts.buffered,
     unaccounted: a ? a.unaccounted + a.notGenerated + a.otherResults : null,
     windowUs: t.windowUs,
+    windowSent: t.window?.sent ?? null,
+    windowIgnored: t.window?.ignored ?? null,
+    windowReachedOsSignal: t.window?.reachedOsSignal ?? null,
     notifyCallUs: t.notifyCallUs,
     sendSpanUs: t.sendSpanUs,
     kernelLostEvents: t.kernelLostEvents,
@@ -64,6 +67,7 @@ export const render: ScenarioRender = {
       checkpoint: t.checkpoint,
       firstSendAfterNotifyUs: t.firstSendAfterNotifyUs,
       early: t.early,
+      window: t.window,
       exitCode: t.exitCode,
       loadavg: t.loadavg,
     };

@@ -163,3 +163,37 @@ describe("signal-backlog when gdb may not attach", async () => {
     });
   });
 });
+
+describe("signal-backlog with the window held open", async () => {
+  const missing = skipReason(missingRoot() ?? (await missingRuntime(createRuntime("namespace", launchers))));
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    let out: string;
+    afterAll(async () => {
+      await runCleanups();
+      if (out) await rm(out, { recursive: true, force: true });
+    });
+
+    it("follows the signals sent between Notify and the first receive, and judges S8 from them", async () => {
+      out = await mkdtemp(join(tmpdir(), "forensics-it-backlog-window-"));
+      const result = await runScenario({
+        scenario: signalBacklog,
+        runtime: "namespace",
+        inits: ["none"],
+        go: [undefined],
+        axes: { cap: ["1"], reader: ["fast"], window: ["held"] },
+        sweep: { trials: 1, observerSets: [["kernel"]], options: { loads: [{ signal: "SIGTERM", load: 1000 }], count: 100 } },
+        outDir: out,
+      });
+      const t = result.trials.map(analyseBacklogTrial).find((x) => !x.early)!;
+      expect(t.windowUs!).toBeGreaterThanOrEqual(300_000);
+      expect(t.window!.sent).toBeGreaterThan(0);
+      expect(t.window!.ignored + t.window!.coalesced).toBeLessThanOrEqual(t.window!.sent);
+      expect(t.window!.reachedOsSignal).toBeLessThanOrEqual(t.window!.sent);
+      const s8 = result.findings.find((f) => f.claim === "S8")!;
+      expect(s8.measurements).toMatchObject({ windowSent: t.window!.sent, windowIgnored: t.window!.ignored });
+      if (t.window!.ignored > 0) expect(s8.verdict).toBe("confirmed");
+      else expect(s8.verdict).not.toBe("confirmed");
+      await expectNothingLeft({ runIds: [basename(result.bundle)] });
+    });
+  });
+});

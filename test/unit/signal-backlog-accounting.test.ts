@@ -29,7 +29,7 @@ describe("accountLosses", () => {
 function trial(over: Partial<BacklogTrial> & { counts: StageCounts }): BacklogTrial {
   return {
     trial: "t001", signal: "SIGTERM", load: 1000, cap: "1", reader: "fast", kernel: true, kernelLostEvents: 0,
-    accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, notifyAfterExecUs: 3000, early: false, sendSpanUs: 199_000,
+    accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, notifyAfterExecUs: 3000, early: false, window: null, sendSpanUs: 199_000,
     checkpoint: null, exitCode: 0, loadavg: null,
     refs: { driver: null, notify: null, receiving: null, counts: { trial: "t001", source: "probe", index: 3, text: "counts" }, firstCoalesced: null, firstGenerate: null, firstSigsend: null, firstProcess: null, checkpoint: [] },
     ...over,
@@ -63,5 +63,9 @@ describe("judgeBacklogClaims", () => {
     expect(s8.measurements).toMatchObject({ windowUsMedian: 100, seedWindowUsMin: 8, seedLossRate: 0.007 });
     expect(judgeBacklogClaims(variant, [uncaused])[2]!.verdict).toBe("inconclusive");
     expect(judgeBacklogClaims(variant, [{ ...caused, load: "burst" }])[2]!.verdict).toBe("inconclusive");
+    // Signals sent inside the window: taken by os/signal refutes the mechanism; ignored by the kernel is the seed's.
+    const held = { ...caused, window: { sent: 150, ignored: 0, coalesced: 10, reachedOsSignal: 140 } };
+    expect(judgeBacklogClaims(variant, [held])[2]).toMatchObject({ verdict: "refuted", measurements: { windowSent: 150, windowIgnored: 0, windowReachedOsSignal: 140 } });
+    expect(judgeBacklogClaims(variant, [{ ...held, window: { ...held.window, ignored: 3 } }])[2]!.verdict).toBe("confirmed");
   });
 });
