@@ -4,6 +4,7 @@ import { register as registerDoctor } from "./doctor.js";
 import { register as registerExport } from "./export.js";
 import { register as registerList } from "./list.js";
 import { register as registerParse } from "./parse.js";
+import { register as registerReport } from "./report.js";
 import { register as registerRun } from "./run.js";
 import { register as registerVerify } from "./verify.js";
 
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerList(program);
   registerParse(program);
+  registerReport(program);
   registerRun(program);
   registerVerify(program);
 }
