@@ -18,7 +18,7 @@ import { variantName } from "./report-model.js";
 //   `originTs` (in otherData); each trial's exec is an instant at that ts.
 // - Host pids may repeat between trials, so pids and tids in the trace are small synthetic
 //   numbers; the host's are in every process and thread name and in args.
-// - A thread belongs to the process whose clone(CLONE_THREAD) made it (strace); without
+// - A thread belongs to the process whose clone(CLONE_THREAD) it follows (strace); without
 //   strace, a kernel fork whose child never execs is taken for a thread (Go starts threads
 //   that way; an init forks and then execs the program).
 // - Flows bind to slices, not instants: every point of a signal's path (the driver's
@@ -51,7 +51,11 @@ export interface PerfettoTrace {
 
 /** Where a 1 µs slice stands for a kernel instant a flow must bind to. */
 const ANCHOR_US = 1;
-/** How long after the driver's kill(2) returned its signal_generate may still be stamped (the two clocks are one, the stamps are not taken at once). */
+/**
+ * How far from the driver's kill(2) its signal_generate may be stamped: the kernel's mono
+ * stamps are mapped to CLOCK_REALTIME through markers, a few µs off either way, so a flow
+ * may step back in time by that much.
+ */
 const SEND_SLACK_US = 1000;
 
 export function bundleToPerfetto(bundle: Pick<Bundle, "manifest" | "evidence" | "findings">): PerfettoTrace {
@@ -110,22 +114,27 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
   // ---- who is a process, who a thread of whom ----
   const owner = new Map<number, number>(); // host tid → host tgid
   const comm = new Map<number, string>();
-  const threadClones = new Set<number>();
-  const processClones = new Set<number>();
+  // clone() returns the child's id in the tracee's pid namespace, not the host tid strace
+  // prefixes its lines with, so a new host tid is matched to the clone it follows: a
+  // thread of the caller after clone(CLONE_THREAD), a process of its own after fork or
+  // vfork or a clone without it (Go's threads, an init's child).
+  const known = new Set<number>(gatePid === null ? [] : [gatePid]);
+  const forked = new Set<number>();
+  let lastClone: { caller: number; thread: boolean } | null = null;
   for (const r of strace) {
-    if (r.kind !== "syscall" || !/^(clone3?|fork|vfork)$/.test(r.syscall) || r.pid === null) continue;
-    const child = Number(r.ret);
-    if (!Number.isInteger(child) || child <= 0) continue;
-    if (r.args.some((a) => a.includes("CLONE_THREAD"))) {
-      threadClones.add(child);
-      owner.set(child, r.pid);
-    } else processClones.add(child);
+    if (r.pid === null) continue;
+    if (!known.has(r.pid)) {
+      known.add(r.pid);
+      if (lastClone?.thread && !(r.kind === "syscall" && r.syscall === "execve")) owner.set(r.pid, lastClone.caller);
+      else forked.add(r.pid);
+    }
+    if (r.kind === "syscall" && /^(clone3?|fork|vfork)$/.test(r.syscall)) lastClone = { caller: r.pid, thread: r.args.some((a) => a.includes("CLONE_THREAD")) };
   }
   const execd = new Set(kernel.flatMap((r) => (r.kind === "exec" ? [r.execPid] : [])));
   for (const r of kernel) {
     if (r.kind === "exec") comm.set(r.execPid, r.filename.split("/").pop()!);
-    if (r.kind !== "fork" || threadClones.has(r.childPid) || processClones.has(r.childPid)) continue;
-    if (!execd.has(r.childPid)) owner.set(r.childPid, r.parentPid);
+    if (r.kind !== "fork") continue;
+    if (!execd.has(r.childPid) && !forked.has(r.childPid)) owner.set(r.childPid, r.parentPid);
     comm.set(r.childPid, r.childComm);
   }
   for (const r of kernel) if (r.pid !== null && r.comm !== null && r.comm !== "<...>" && !comm.has(r.pid)) comm.set(r.pid, r.comm);
@@ -306,7 +315,7 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     const sendSlice = slice(harness("driver"), `kill(${signalName(sig) ?? sig})`, sendUs, Math.max(ANCHOR_US, sentUs - sendUs), "signal", { sig, sendNs: s.sendNs, sentNs: s.sentNs, ...(s.error ? { error: s.error } : {}) });
     out.push(sendSlice);
     const path: TraceEvent[] = [sendSlice];
-    const gen = generates.find(({ r, e }) => !used.has(e) && r.sig === sig && r.code === 0 && r.tsUs! >= sendUs && r.tsUs! <= sentUs + SEND_SLACK_US);
+    const gen = generates.find(({ r, e }) => !used.has(e) && r.sig === sig && r.code === 0 && Math.abs(r.tsUs! - sendUs) <= SEND_SLACK_US + sentUs - sendUs);
     const afterUs = gen ? gen.r.tsUs! : sendUs;
     if (gen) path.push(gen.e);
     const targetTgid = gen ? tgidOf(gen.r.targetPid) : probePid;
