@@ -58,6 +58,8 @@ function kernelFileOf(trial: TrialEvidence, index: number): string {
   return "kernel.trace";
 }
 
+/** A tracer note printed into a half-written line (see parse/strace.ts): the line's start continues on the next line. */
+const SPLICED_NOTE = /strace: Process \d+ (?:attached|detached|suspended)$/;
 const LINE_PID = /^(?:\[pid\s+(\d+)\]|(\d+))\s/;
 
 /**
@@ -69,7 +71,7 @@ export function straceRecordLines(text: string): string[][] {
   const parser = createStraceParser();
   const out: string[][] = [];
   /** Unfinished halves by pid (-1: a line without one), waiting for their resumed line or the end. */
-  const halves = new Map<number, string>();
+  const halves = new Map<number, string[]>();
   /** Lines that made no record and are no unfinished half: a line a note cut, continued by the next. */
   let held: string[] = [];
   const lines = text.split("\n");
@@ -77,21 +79,26 @@ export function straceRecordLines(text: string): string[][] {
   for (const line of lines) {
     const records = parser.push(line);
     if (records.length === 0) {
-      if (line.includes(" <unfinished ...>")) halves.set(linePid(line), line);
-      else held.push(line);
+      // A half may itself have been cut by a note: its lines then travel together.
+      if (line.includes(" <unfinished ...>")) {
+        halves.set(linePid(held[0] ?? line), [...held, line]);
+        held = [];
+      } else held.push(line);
       continue;
     }
     for (const r of records) {
       const half = r.kind === "syscall" && r.resumed ? takeHalf(halves, r.pid) : undefined;
-      out.push([...held, ...(half === undefined ? [] : [half]), line]);
+      out.push([...held, ...(half ?? []), line]);
       held = [];
     }
+    // The note made its record; the call it cut goes on with the next line.
+    if (SPLICED_NOTE.test(line)) held = [line];
   }
   // end() flushes the calls that never resumed (in the order the parser kept them), then a cut line.
   for (const r of parser.end()) {
     if (r.kind === "syscall" && r.unfinished) {
       const half = takeHalf(halves, r.pid);
-      out.push(half === undefined ? [] : [half]);
+      out.push(half ?? []);
     }
     else out.push(held.splice(0));
   }
@@ -103,7 +110,7 @@ const linePid = (line: string): number => {
   return m ? Number(m[1] ?? m[2]) : -1;
 };
 
-function takeHalf(halves: Map<number, string>, pid: number | null): string | undefined {
+function takeHalf(halves: Map<number, string[]>, pid: number | null): string[] | undefined {
   for (const key of [pid ?? -1, -1]) {
     const half = halves.get(key);
     if (half !== undefined) {
