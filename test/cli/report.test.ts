@@ -6,6 +6,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
+import { missingRoot, skipUnlessCI } from "../support/prereq.js";
 import { writeKernelRunBundle } from "../support/report-bundle.js";
 import { traceProblems } from "../support/trace-events.js";
 import { ensureBuilt, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";
@@ -58,6 +59,32 @@ describe("report and export --perfetto through the CLI", () => {
     const tampered = await runCli(["report", bundle], { sandbox });
     expect(tampered.exitCode).toBe(67);
     expect(expectOneErrorLine(tampered.stderr, { progress: false })).toContain("probe.jsonl");
+  });
+});
+
+describe("a bundle the harness just wrote (real run)", () => {
+  it("run → export → verify → report md and html → perfetto", async (ctx) => {
+    skipUnlessCI(ctx, missingRoot());
+    const sandbox = await makeSandbox();
+    // At the exec (ignored by PID 1) and after Notify (handled), under both observers.
+    const run = await runCli(["run", "sigterm-race", "--init", "none", "--offsets", "0,500000", "--observe", "kernel,strace", "--json", "--out", sandbox.out], { sandbox, timeout: 110_000 });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const dir = (JSON.parse(run.stdout) as { bundle: string }).bundle;
+    const archive = join(sandbox.dir, "run.tar.gz");
+    expect((await runCli(["export", dir, "-o", archive], { sandbox })).exitCode).toBe(0);
+    expect((await runCli(["verify", archive], { sandbox })).exitCode).toBe(0);
+    const md = await runCli(["report", archive], { sandbox });
+    expect(md.exitCode, md.stderr).toBe(0);
+    expect(md.stdout).toContain("--init none --go ");
+    expect(md.stdout).toContain("--observe kernel,strace --offsets 0,500000");
+    const html = await runCli(["report", archive, "--format", "html"], { sandbox });
+    expect(html.exitCode, html.stderr).toBe(0);
+    expect(html.stdout.match(/<svg /g)).toHaveLength(4);
+    const tracePath = join(sandbox.dir, "trace.json");
+    expect((await runCli(["export", "--perfetto", archive, "-o", tracePath], { sandbox })).exitCode).toBe(0);
+    const trace = JSON.parse(await readFile(tracePath, "utf8")) as { traceEvents: { ph: string; cat?: string }[] };
+    expect(traceProblems(trace)).toEqual([]);
+    expect(trace.traceEvents.filter((e) => e.ph === "s" && e.cat === "signal-path")).toHaveLength(4);
   });
 });
 
