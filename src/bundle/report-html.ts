@@ -132,7 +132,16 @@ function scale(endUs: number): (us: number) => number {
   return (us) => LEFT + (f(us) / max) * PLOT;
 }
 
-const TICKS = [0, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000];
+const TICKS: [number, string][] = [
+  [0, "0"],
+  [100, "100 µs"],
+  [1000, "1 ms"],
+  [10_000, "10 ms"],
+  [100_000, "100 ms"],
+  [1_000_000, "1 s"],
+  [10_000_000, "10 s"],
+  [100_000_000, "100 s"],
+];
 
 function trialSection(t: TrialView, open: boolean): string {
   const title = `${esc(t.id)} · ${esc(t.variant)} · observers ${esc(t.observers)} · ${esc(t.intent)} · origin ${esc(t.originSource)}`;
@@ -168,9 +177,9 @@ export function trialSvg(t: TrialView): string {
     if (w > p.name.length * CHAR_W) out.push(`<text x="${n(x0 + 3)}" y="${BAND_Y + 13}">${esc(p.name)}</text>`);
   }
   out.push(`<line x1="${LEFT}" y1="${axisY}" x2="${LEFT + PLOT}" y2="${axisY}" stroke="#8c959f"/>`);
-  for (const tick of TICKS.filter((v) => v <= Math.max(t.endUs, 100))) {
+  for (const [tick, name] of TICKS.filter(([v]) => v <= Math.max(t.endUs, 100))) {
     const tx = x(tick);
-    out.push(`<line x1="${n(tx)}" y1="${axisY}" x2="${n(tx)}" y2="${axisY + 4}" stroke="#8c959f"/><text x="${n(tx + 2)}" y="${axisY + 14}" fill="#57606a">${esc(formatSpan(tick))}</text>`);
+    out.push(`<line x1="${n(tx)}" y1="${axisY}" x2="${n(tx)}" y2="${axisY + 4}" stroke="#8c959f"/><text x="${n(tx + 2)}" y="${axisY + 14}" fill="#57606a">${name}</text>`);
   }
   for (const p of placed) {
     const color = p.m.kind === "generate" ? (RESULT_COLORS[p.m.result ?? ""] ?? "#9a6700") : COLORS[p.m.kind];

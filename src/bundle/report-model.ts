@@ -213,6 +213,9 @@ export function reproduceCommand(scenario: string, params: Record<string, unknow
 }
 
 const GO_SETSIG = "runtime.setsig";
+const SIGKILL = 9;
+/** si_code of a kill(2). */
+const SI_USER = 0;
 const GO_SIGHANDLER = "runtime.sighandler";
 
 /**
@@ -234,23 +237,30 @@ export function trialMarks(t: TrialEvidence): TrialMark[] {
   }
 
   const kernel = t.records.kernel ?? [];
+  // The signals in question, and a SIGKILL someone sent (the harness's deadline): Go's own
+  // (SIGURG preemption, SIGCHLD) and the kernel's SIGKILL to each thread of a dying
+  // process would bury them.
+  const shown = (r: { sig: number; code: number }, kind: string) => sigs.has(r.sig) || (kind === "signal-generate" && r.sig === SIGKILL && r.code === SI_USER);
   const handlers = new Map<number, number>();
   for (const r of kernel) {
     if (r.tsUs === null) continue;
     const handlerSet = handlerInstalled(r);
     if (handlerSet !== null && sigs.has(handlerSet) && !handlers.has(handlerSet)) handlers.set(handlerSet, at(r.tsUs));
+    if ((r.kind === "signal-generate" || r.kind === "signal-deliver") && !shown(r, r.kind)) continue;
     if (r.kind === "signal-generate") marks.push({ atUs: at(r.tsUs), kind: "generate", label: `generate ${r.signal ?? r.sig} → ${r.targetPid}`, result: r.resultName ?? `result ${r.result}` });
     else if (r.kind === "signal-deliver") marks.push({ atUs: at(r.tsUs), kind: "deliver", label: `deliver ${r.signal ?? r.sig} in ${r.pid}` });
     else if (r.kind === "uprobe" && r.fn === GO_SIGHANDLER && typeof r.args.sig === "number" && sigs.has(r.args.sig)) marks.push({ atUs: at(r.tsUs), kind: "handled", label: `${GO_SIGHANDLER}(${sigName(r.args.sig)})` });
-    else if (r.kind === "exit" && r.groupDead === true && t.records.kernel !== undefined) marks.push({ atUs: at(r.tsUs), kind: "exit", label: `exit ${r.exitPid} (${r.exitComm})` });
+    else if (r.kind === "exit" && r.groupDead === true && t.records.kernel !== undefined) marks.push({ atUs: at(r.tsUs), kind: "exit", label: `exit of ${r.exitComm} (last thread ${r.exitPid})` });
   }
+  // strace reports every thread's end; a process's is what a reader wants (pids that exec'd).
+  const processes = new Set((t.records.strace ?? []).flatMap((r) => (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.pid !== null ? [r.pid] : [])));
   for (const r of t.records.strace ?? []) {
     if (r.tsUs === null) continue;
     if (r.kind === "syscall" && r.syscall === "rt_sigaction") {
       const sig = signalNumber(r.args[0] ?? "");
       if (sig !== null && sigs.has(sig) && !handlers.has(sig) && /sa_handler=0x[0-9a-f]+/.test(r.args[1] ?? "")) handlers.set(sig, at(r.tsUs));
     } else if (r.kind === "signal" && sigs.has(signalNumber(r.signal) ?? -1)) marks.push({ atUs: at(r.tsUs), kind: "deliver", label: `--- ${r.signal} (strace)` });
-    else if (r.kind === "exit" || r.kind === "killed") marks.push({ atUs: at(r.tsUs), kind: "exit", label: r.kind === "exit" ? `exit ${r.exitCode} (pid ${r.pid})` : `killed by ${r.signal} (pid ${r.pid})` });
+    else if ((r.kind === "exit" || r.kind === "killed") && r.pid !== null && processes.has(r.pid)) marks.push({ atUs: at(r.tsUs), kind: "exit", label: r.kind === "exit" ? `exit ${r.exitCode} (pid ${r.pid})` : `killed by ${r.signal} (pid ${r.pid})` });
   }
   // Without an observer, the driver's sampling of /proc/PID/status (SigCgt) saw the handler.
   if (typeof driver?.fields.handlerSeenNs === "string") for (const sig of sigs) if (!handlers.has(sig)) handlers.set(sig, at(nsTextToUs(driver.fields.handlerSeenNs)));
