@@ -235,7 +235,7 @@ class DockerContainer implements Container {
  * Without a TTY the engine frames each chunk with 8 bytes: the stream (1 stdout,
  * 2 stderr), three zero bytes, and the payload length as a big-endian uint32.
  */
-function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
+export function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   for (let at = 0; at + 8 <= raw.length; ) {
