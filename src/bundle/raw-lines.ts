@@ -78,28 +78,37 @@ export function straceRecordLines(text: string): string[][] {
   if (lines[lines.length - 1] === "") lines.pop();
   for (const line of lines) {
     const records = parser.push(line);
-    if (records.length === 0) {
-      // A half may itself have been cut by a note: its lines then travel together.
-      if (line.includes(" <unfinished ...>")) {
-        halves.set(linePid(held[0] ?? line), [...held, line]);
-        held = [];
-      } else held.push(line);
-      continue;
-    }
+    // A first half ends the line; "<unfinished ...>) = ?" is a whole call the process died in.
+    const isHalf = line.endsWith(" <unfinished ...>");
+    let usedLine = false;
     for (const r of records) {
+      // A call that never resumed comes out when its pid starts another or ends: its lines
+      // are its half. Without one, the line is a whole call the process died in.
+      if (r.kind === "syscall" && r.unfinished && !r.resumed) {
+        const half = takeHalf(halves, r.pid);
+        if (half !== undefined) {
+          out.push(half);
+          continue;
+        }
+      }
       const half = r.kind === "syscall" && r.resumed ? takeHalf(halves, r.pid) : undefined;
       out.push([...held, ...(half ?? []), line]);
       held = [];
+      usedLine = true;
+    }
+    if (!usedLine) {
+      // A half may itself have been cut by a note: its lines then travel together.
+      if (isHalf) {
+        halves.set(linePid(held[0] ?? line), [...held, line]);
+        held = [];
+      } else if (records.length === 0) held.push(line);
     }
     // The note made its record; the call it cut goes on with the next line.
     if (SPLICED_NOTE.test(line)) held = [line];
   }
   // end() flushes the calls that never resumed (in the order the parser kept them), then a cut line.
   for (const r of parser.end()) {
-    if (r.kind === "syscall" && r.unfinished) {
-      const half = takeHalf(halves, r.pid);
-      out.push(half ?? []);
-    }
+    if (r.kind === "syscall" && r.unfinished) out.push(takeHalf(halves, r.pid) ?? []);
     else out.push(held.splice(0));
   }
   return out;

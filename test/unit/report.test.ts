@@ -101,6 +101,25 @@ describe("straceRecordLines", () => {
   });
 });
 
+describe("straceRecordLines on the cases real logs rarely hold", () => {
+  it("a call that never resumed, flushed by the next half of its pid, and a whole call the process died in", () => {
+    const text = [
+      "7 1.000001 futex(0x1, FUTEX_WAIT_PRIVATE, 0, NULL <unfinished ...>",
+      "7 1.000002 nanosleep({tv_sec=1, tv_nsec=0},  <unfinished ...>",
+      "8 1.000003 exit_group(2 <unfinished ...>) = ?",
+      "7 1.000004 +++ killed by SIGKILL +++",
+      "",
+    ].join("\n");
+    const records = parseStraceText(text);
+    const lines = straceRecordLines(text);
+    expect(lines).toHaveLength(records.length);
+    const find = (syscall: string) => lines[records.findIndex((r) => r.kind === "syscall" && r.syscall === syscall)];
+    expect(find("futex")).toEqual([text.split("\n")[0]]);
+    expect(find("nanosleep")).toEqual([text.split("\n")[1]]);
+    expect(find("exit_group")).toEqual([text.split("\n")[2]]);
+  });
+});
+
 describe("renderers", () => {
   it("Markdown: golden", async () => {
     await golden("report.golden.md", renderMarkdown(stable(model)));
