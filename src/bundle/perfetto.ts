@@ -335,10 +335,17 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     });
   }
 
-  // ---- gdb: the console has no clock; snapshots sit at the trial's end, said so in args ----
+  // ---- gdb: the console prints no clock; its records sit at the trial's last record, said so in args ----
   const gdb = t.records.gdb ?? [];
-  splitSnapshots(gdb).forEach((snapshot, n) => out.push(instant(harness("gdb"), `gdb snapshot ${n + 1}`, lastUs, "gdb", { placed: "at the trial's last record: gdb prints no clock", ...snapshotArgs(snapshot) })));
+  const placed = "at the trial's last record: gdb prints no clock";
+  splitSnapshots(gdb).forEach((snapshot, n) => out.push(instant(harness("gdb"), `gdb snapshot ${n + 1}`, lastUs, "gdb", { placed, ...snapshotArgs(snapshot) })));
+  gdb.forEach((r, index) => {
+    if (GDB_EVENTS.has(r.kind)) out.push(instant(harness("gdb"), `gdb ${r.kind}`, lastUs, "gdb", { placed, source: "gdb", index, ...r }));
+  });
 }
+
+/** gdb records that are events of the target rather than answers to a read. */
+const GDB_EVENTS = new Set<GdbRecord["kind"]>(["breakpoint-hit", "signal-stop", "exited", "error"]);
 
 /** A gdb snapshot's values by expression, and its threads, for args. */
 function snapshotArgs(records: readonly GdbRecord[]): Record<string, unknown> {

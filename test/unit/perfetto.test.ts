@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleToPerfetto, nestSlices, type PerfettoTrace, type TraceEvent } from "../../src/bundle/perfetto.js";
 import { readBundle, type Bundle } from "../../src/bundle/read.js";
+import type { GdbRecord } from "../../src/parse/gdb-records.js";
 import { writeRealBundle } from "../support/bundle.js";
 import { writeKernelRunBundle } from "../support/report-bundle.js";
 import { traceProblems } from "../support/trace-events.js";
@@ -89,6 +90,21 @@ describe("bundleToPerfetto on real bundles", () => {
     const findings = kernelTrace.traceEvents.filter((e) => e.cat === "finding");
     expect(findings).toHaveLength(kernelRun.findings.findings.length);
     expect(findings.every((e) => e.ph === "i" && e.s === "g" && typeof e.args!.verdict === "string" && Array.isArray(e.args!.evidence))).toBe(true);
+  });
+});
+
+describe("gdb snapshots", () => {
+  it("carry the values gdb read in args, on the trial's gdb track", async () => {
+    const text = await readFile(join(import.meta.dirname, "../fixtures/gdb/namespace-pid1-go1.26.8.golden.jsonl"), "utf8");
+    const gdb = text.trim().split("\n").map((l) => JSON.parse(l) as GdbRecord);
+    const [first, ...rest] = kernelRun.evidence.trials;
+    const withGdb = { ...kernelRun, evidence: { ...kernelRun.evidence, trials: [{ ...first!, records: { ...first!.records, gdb } }, ...rest] } };
+    const trace = bundleToPerfetto(withGdb);
+    expect(traceProblems(trace)).toEqual([]);
+    const snapshot = trace.traceEvents.find((e) => e.cat === "gdb" && e.name === "gdb snapshot 1")!;
+    expect(snapshot.args).toHaveProperty(["'runtime.sig'"]);
+    expect(snapshot.args!.placed).toMatch(/gdb prints no clock/);
+    expect(named(trace, "thread_name", snapshot.pid, snapshot.tid)).toBe("gdb");
   });
 });
 
