@@ -17,6 +17,8 @@ export interface RawLines {
 }
 
 const RAW_FILE: Partial<Record<RecordSource, string>> = { strace: "strace.log", probe: "probe.jsonl", runtime: "runtime.jsonl" };
+/** The files a lookup needs (kernel records carry their own lines). */
+export const LINE_FILES: readonly string[] = Object.values(RAW_FILE);
 
 /**
  * Finds the raw lines of records of one trial. Returns a lookup; null for a record whose

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { HarnessError, toOutputFault } from "../errors.js";
 import { openBundle } from "./archive.js";
 import type { Bundle } from "./read.js";
+import { LINE_FILES } from "./raw-lines.js";
 import { buildReportModel, type BundleRawTexts, type ReportModel } from "./report-model.js";
 
 // `forensics report`'s I/O: open the bundle (directory or archive, verified), read the raw
@@ -18,21 +19,25 @@ export async function loadReportModel(target: string): Promise<ReportModel> {
   }
 }
 
-/** The raw files of every trial a finding cites, by trial id then file name (verified by openBundle). */
+/** The raw files whose lines a report quotes, of every trial a finding cites (verified by openBundle). */
 async function readCitedRaw(bundle: Bundle): Promise<BundleRawTexts> {
   const cited = new Set(bundle.findings.findings.flatMap((f) => f.evidence.map((e) => e.trial)));
   const out: BundleRawTexts = {};
   for (const trial of bundle.evidence.trials) {
     if (!cited.has(trial.id)) continue;
     out[trial.id] = {};
-    for (const [name, path] of Object.entries(trial.raw)) out[trial.id]![name] = await readFile(join(bundle.dir, path), "utf8");
+    for (const [name, path] of Object.entries(trial.raw)) if (LINE_FILES.includes(name)) out[trial.id]![name] = await readFile(join(bundle.dir, path), "utf8");
   }
   return out;
 }
 
-/** Writes a report (or any text output) whole or not at all: a reader never sees half a file. */
-export async function writeOutput(out: string, text: string): Promise<void> {
+/**
+ * Writes a report (or a trace) whole or not at all: a reader never sees half a file. Never
+ * inside the bundle it was made from, where it would be a file the manifest does not list.
+ */
+export async function writeOutput(out: string, text: string, bundle: string): Promise<void> {
   const path = resolve(out);
+  if (path.startsWith(resolve(bundle) + sep)) throw new HarnessError("USAGE", `${out}: write it outside the bundle it comes from (an unlisted file there fails verification)`);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.tmp`);
   try {
     await writeFile(tmp, text, { flag: "wx", mode: 0o644 });

@@ -40,7 +40,7 @@ describe("report and export --perfetto through the CLI", () => {
     expect(traceProblems(JSON.parse(await readFile(tracePath, "utf8")))).toEqual([]);
   });
 
-  it("a missing bundle is 66, a tampered one 67, an unwritable -o 75: one line each", async () => {
+  it("a missing bundle is 66, a tampered one 67, an unwritable -o 75, -o inside the bundle 64: one line each", async () => {
     const sandbox = await makeSandbox();
     const missing = await runCli(["report", join(sandbox.dir, "nope")], { sandbox });
     expect(missing.exitCode).toBe(66);
@@ -53,6 +53,13 @@ describe("report and export --perfetto through the CLI", () => {
     const perfetto = await runCli(["export", "--perfetto", bundle, "-o", "/proc/trace.json"], { sandbox });
     expect(perfetto.exitCode).toBe(75);
     expectOneErrorLine(perfetto.stderr, { progress: false });
+
+    const inside = await runCli(["report", bundle, "-o", join(bundle, "report.md")], { sandbox });
+    expect(inside.exitCode).toBe(64);
+    expectOneErrorLine(inside.stderr, { progress: false });
+    const redacted = await runCli(["export", "--perfetto", "--no-redact", bundle], { sandbox });
+    expect(redacted.exitCode).toBe(64);
+    expectOneErrorLine(redacted.stderr, { progress: false });
 
     const probe = join(bundle, "raw/namespace-none-go1.26.8/t005/probe.jsonl");
     await writeFile(probe, `${await readFile(probe, "utf8")}{"t":1,"ev":"forged"}\n`);

@@ -64,11 +64,12 @@ Examples:
     )
     .action(async (dir: string, flags: ExportFlags) => {
       if (flags.perfetto) {
+        if (!flags.redact || flags.stripHost) throw new HarnessError("USAGE", "--perfetto converts the bundle as it is: to share a redacted trace, export the archive first and convert that");
         const bundle = await openBundle(dir, { allowPartial: flags.allowPartial });
         try {
           const out = flags.output ?? `${bundle.manifest.runId}.perfetto.json`;
           const json = JSON.stringify(bundleToPerfetto(bundle));
-          await writeOutput(out, json);
+          await writeOutput(out, json, dir);
           process.stdout.write(`wrote ${out}: ${Buffer.byteLength(json)} bytes (Trace Event JSON; open it in ui.perfetto.dev)\n`);
         } finally {
           await bundle.close();

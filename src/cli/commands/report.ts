@@ -35,7 +35,7 @@ Examples:
       const text = flags.format === "html" ? renderHtml(model) : renderMarkdown(model);
       if (flags.output === undefined) process.stdout.write(text);
       else {
-        await writeOutput(flags.output, text);
+        await writeOutput(flags.output, text, target);
         process.stderr.write(`wrote ${flags.output}: ${Buffer.byteLength(text)} bytes\n`);
       }
     });
