@@ -117,15 +117,20 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
   // clone() returns the child's id in the tracee's pid namespace, not the host tid strace
   // prefixes its lines with, so a new host tid is matched to the clone it follows: a
   // thread of the caller after clone(CLONE_THREAD), a process of its own after fork or
-  // vfork or a clone without it (Go's threads, an init's child).
+  // vfork or a clone without it (Go's threads, an init's child). In order of start: a clone
+  // whose child ran before it returned comes out of the parser at its resumed line.
   const known = new Set<number>(gatePid === null ? [] : [gatePid]);
   const forked = new Set<number>();
   let lastClone: { caller: number; thread: boolean } | null = null;
-  for (const r of strace) {
+  const byStart = strace.filter((r) => r.tsUs !== null).sort((a, b) => a.tsUs! - b.tsUs!);
+  for (const r of byStart) {
     if (r.pid === null) continue;
     if (!known.has(r.pid)) {
       known.add(r.pid);
-      if (lastClone?.thread && !(r.kind === "syscall" && r.syscall === "execve")) owner.set(r.pid, lastClone.caller);
+      if (r.kind === "syscall" && r.syscall === "execve") forked.add(r.pid);
+      else if (lastClone?.thread) owner.set(r.pid, lastClone.caller);
+      // strace -p attaches every thread the gate (a Go program) already has.
+      else if (lastClone === null && gatePid !== null) owner.set(r.pid, gatePid);
       else forked.add(r.pid);
     }
     if (r.kind === "syscall" && /^(clone3?|fork|vfork)$/.test(r.syscall)) lastClone = { caller: r.pid, thread: r.args.some((a) => a.includes("CLONE_THREAD")) };
@@ -138,6 +143,10 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     comm.set(r.childPid, r.childComm);
   }
   for (const r of kernel) if (r.pid !== null && r.comm !== null && r.comm !== "<...>" && !comm.has(r.pid)) comm.set(r.pid, r.comm);
+  for (const r of strace) {
+    const path = r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" ? /^"(.*)"$/.exec(r.args[0] ?? "") : null;
+    if (path && r.pid !== null) comm.set(r.pid, path[1]!.split("/").pop()!);
+  }
   const tgidOf = (tid: number): number => {
     let at = tid;
     for (let hops = 0; owner.has(at) && hops < 64; hops++) at = owner.get(at)!;
@@ -231,7 +240,8 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
   kernel.forEach((r, index) => {
     const common = { source: "kernel", index, line: r.line };
     if (r.tsUs === null) return;
-    const actor = r.pid === null ? harness("kernel observer") : threadOf(r.pid);
+    // Looked up only where used: a marker's or a sender's pid is no process of the trial.
+    const actor = () => (r.pid === null ? harness("kernel observer") : threadOf(r.pid));
     switch (r.kind) {
       case "exec":
         out.push(instant(threadOf(r.execPid), `exec ${r.filename}`, r.tsUs, "exec", common));
@@ -257,7 +267,7 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
         return;
       }
       case "signal-deliver": {
-        const e = slice(actor, `signal_deliver ${r.signal ?? r.sig}`, r.tsUs, ANCHOR_US, "signal", { ...common, saHandler: r.saHandler, saFlags: r.saFlags, code: r.code });
+        const e = slice(actor(), `signal_deliver ${r.signal ?? r.sig}`, r.tsUs, ANCHOR_US, "signal", { ...common, saHandler: r.saHandler, saFlags: r.saFlags, code: r.code });
         delivers.push({ r, e });
         out.push(e);
         return;
@@ -269,17 +279,17 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
         const open = r.pid === null ? undefined : openCalls.get(r.pid);
         if (open && open.r.syscall === r.syscall && open.r.tsUs !== null) {
           openCalls.delete(r.pid!);
-          out.push(slice(actor, r.syscall, open.r.tsUs, r.tsUs - open.r.tsUs, "syscall", { source: "kernel", index: open.index, exitIndex: index, args: open.r.args, ret: r.ret, line: open.r.line, exitLine: r.line }));
-        } else out.push(instant(actor, `${r.syscall} → ${r.ret}`, r.tsUs, "syscall", common));
+          out.push(slice(actor(), r.syscall, open.r.tsUs, r.tsUs - open.r.tsUs, "syscall", { source: "kernel", index: open.index, exitIndex: index, args: open.r.args, ret: r.ret, line: open.r.line, exitLine: r.line }));
+        } else out.push(instant(actor(), `${r.syscall} → ${r.ret}`, r.tsUs, "syscall", common));
         return;
       }
       case "uprobe": {
         const sig = typeof r.args.sig === "number" ? r.args.sig : null;
         if (r.fn === "runtime.sighandler" && sig !== null) {
-          const e = slice(actor, `${r.fn}(${signalName(sig) ?? sig})`, r.tsUs, ANCHOR_US, "uprobe", { ...common, ...r.args });
+          const e = slice(actor(), `${r.fn}(${signalName(sig) ?? sig})`, r.tsUs, ANCHOR_US, "uprobe", { ...common, ...r.args });
           handlers.push({ sig, us: r.tsUs, e });
           out.push(e);
-        } else out.push(instant(actor, r.fn ?? r.event, r.tsUs, "uprobe", { ...common, addr: r.addr, ...r.args }));
+        } else out.push(instant(actor(), r.fn ?? r.event, r.tsUs, "uprobe", { ...common, addr: r.addr, ...r.args }));
         return;
       }
       default:
