@@ -109,7 +109,8 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
   const container = runtime.find((r) => r.ev === "container");
   const driver = runtime.find((r) => r.ev === "driver");
   const gatePid = typeof container?.fields.gatePid === "number" ? container.fields.gatePid : null;
-  const probePid = typeof driver?.fields.probePid === "number" ? driver.fields.probePid : gatePid;
+  // Under an init the program is its child, whose pid only the driver may have learnt.
+  const probePid = typeof driver?.fields.probePid === "number" ? driver.fields.probePid : t.variant.init === "none" ? gatePid : null;
 
   // ---- who is a process, who a thread of whom ----
   const owner = new Map<number, number>(); // host tid → host tgid
@@ -147,6 +148,12 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     const path = r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" ? /^"(.*)"$/.exec(r.args[0] ?? "") : null;
     if (path && r.pid !== null) comm.set(r.pid, path[1]!.split("/").pop()!);
   }
+  // Without an observer that saw the exec, what the harness ran is known all the same: the
+  // gate execs the init, or the program itself under --init none.
+  const program = (container?.fields.target as { programName?: unknown } | undefined)?.programName;
+  const programName = typeof program === "string" ? program : "probe";
+  if (gatePid !== null && !comm.has(gatePid)) comm.set(gatePid, t.variant.init === "none" ? programName : t.variant.init);
+  if (probePid !== null && !comm.has(probePid)) comm.set(probePid, programName);
   const tgidOf = (tid: number): number => {
     let at = tid;
     for (let hops = 0; owner.has(at) && hops < 64; hops++) at = owner.get(at)!;

@@ -55,6 +55,20 @@ describe("bundleToPerfetto on real bundles", () => {
     }
   });
 
+  it("makes one process of each program a trial ran (the probe, its init), named after what it exec'd", () => {
+    for (const [trace, bundle] of [[kernelTrace, kernelRun], [straceTrace, straceRun]] as const) {
+      const processes = trace.traceEvents.filter((e) => e.name === "process_name" && !/ harness: /.test(e.args!.name as string)).map((e) => e.args!.name as string);
+      for (const t of bundle.evidence.trials) {
+        const own = processes.filter((n) => n.startsWith(`${t.id} `)).map((n) => n.split(" ")[1]);
+        const probes = own.filter((n) => n === "probe").length;
+        expect(probes, `${t.id}: ${own.join(", ")}`).toBeLessThanOrEqual(1);
+        // Under an init without observers, version 1 drivers did not learn the probe's pid: its events sit on the harness's track.
+        if (t.variant.init === "none" || t.request.observers.length > 0) expect(probes, `${t.id}: ${own.join(", ")}`).toBe(1);
+        expect(own.every((n) => ["probe", "tini", "dumb-init"].includes(n!)), `${t.id}: ${own.join(", ")}`).toBe(true);
+      }
+    }
+  });
+
   it("keeps strace's unfinished calls (marked), resumed pairs and durations, and the signals and exits", () => {
     const syscalls = straceTrace.traceEvents.filter((e) => e.cat === "syscall" && e.ph === "X");
     expect(syscalls.some((e) => e.args!.unfinished === true)).toBe(true);
