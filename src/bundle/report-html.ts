@@ -57,7 +57,7 @@ function renderHead(model: ReportModel, perFinding: number, cut: { evidence: num
     `<p>Bundle status <b>${esc(model.status)}</b>${model.reason ? ` (${esc(model.reason)})` : ""}, run ${esc(model.startedAt)}${model.finishedAt ? ` → ${esc(model.finishedAt)}` : ""}, forensics ${esc(model.toolVersion)}.${model.redaction ? ` Exported with redaction: ${esc(model.redaction)}.` : ""}</p>`,
   );
   out.push("<h2>Reproduce</h2>", `<pre>${esc(model.reproduce)}</pre>`);
-  out.push("<h2>Environment</h2>", table(["", ""], model.environment.map((e) => [esc(e.name), esc(e.value)])));
+  out.push("<h2>Environment</h2>", table(["", "as recorded"], model.environment.map((e) => [esc(e.name), esc(e.value)])));
   out.push("<h2>Verdicts</h2>", table(["claim", "variant", "verdict", "summary"], model.claims.flatMap((c) => c.findings.map((f) => [esc(c.claim), esc(f.variant), verdict(f.verdict), esc(f.summary)]))));
   for (const c of model.claims) {
     out.push(`<h2>${esc(c.claim)}: ${esc(c.statement)}</h2>`);

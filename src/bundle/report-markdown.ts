@@ -40,7 +40,7 @@ function renderWith(model: ReportModel, perFinding: number, trialRows: boolean):
     "",
   );
   out.push("#### Reproduce", "", fenced(model.reproduce, "sh"), "");
-  out.push("#### Environment", "", "| | |", "|---|---|", ...model.environment.map((e) => `| ${cell(e.name)} | ${cell(e.value)} |`), "");
+  out.push("#### Environment", "", "| | as recorded |", "|---|---|", ...model.environment.map((e) => `| ${cell(e.name)} | ${cell(e.value)} |`), "");
   out.push("#### Verdicts", "", "| claim | variant | verdict | summary |", "|---|---|---|---|");
   for (const c of model.claims) for (const f of c.findings) out.push(`| ${cell(c.claim)} | ${cell(f.variant)} | **${f.verdict}** | ${cell(f.summary)} |`);
   out.push("");

@@ -10,8 +10,8 @@ import { createRawLineLookup, type RawTexts } from "./raw-lines.js";
 // the raw files its findings cite, with no I/O. The Markdown and HTML renderers only lay
 // it out, so what a report says is tested once, here.
 
-export interface ReportEnvironment {
-  /** "kernel", "Go (probe)", "Docker"…, in the order a reader looks for them. */
+export interface ReportRow {
+  /** One named value: "kernel" → "6.18.44", "trials" → "1". */
   name: string;
   value: string;
 }
@@ -78,8 +78,8 @@ export interface ReportModel {
   startedAt: string;
   finishedAt: string | null;
   toolVersion: string;
-  environment: ReportEnvironment[];
-  parameters: ReportEnvironment[];
+  environment: ReportRow[];
+  parameters: ReportRow[];
   /** The `forensics run …` command line that repeats this run. */
   reproduce: string;
   claims: ClaimView[];
@@ -153,7 +153,7 @@ function findingView(f: Finding, trials: Map<string, TrialEvidence>, lookupOf: (
   };
 }
 
-function environmentOf(manifest: Bundle["manifest"]): ReportEnvironment[] {
+function environmentOf(manifest: Bundle["manifest"]): ReportRow[] {
   const tools = manifest.host?.tools ?? {};
   const params = manifest.params;
   const list = (v: unknown): string => (Array.isArray(v) ? v.join(", ") : v === undefined || v === null ? "" : String(v));
@@ -174,7 +174,7 @@ function environmentOf(manifest: Bundle["manifest"]): ReportEnvironment[] {
   return rows.map(([name, value]) => ({ name, value: value === undefined || value === null || value === "" ? "not recorded" : value }));
 }
 
-function parametersOf(params: Record<string, unknown>): ReportEnvironment[] {
+function parametersOf(params: Record<string, unknown>): ReportRow[] {
   return Object.entries(params)
     .filter(([, v]) => v !== undefined)
     .map(([name, v]) => ({ name, value: typeof v === "string" ? v : JSON.stringify(v) }));
