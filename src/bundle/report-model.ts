@@ -10,8 +10,8 @@ import { createRawLineLookup, type RawTexts } from "./raw-lines.js";
 // the raw files its findings cite, with no I/O. The Markdown and HTML renderers only lay
 // it out, so what a report says is tested once, here.
 
+/** One named value of the environment or the parameters: "kernel" → "6.18.44", "trials" → "1". */
 export interface ReportRow {
-  /** One named value: "kernel" → "6.18.44", "trials" → "1". */
   name: string;
   value: string;
 }
