@@ -6,7 +6,7 @@ import { nsTextToUs } from "../parse/probe.js";
 import type { ProbeEvent } from "../parse/records.js";
 import { signalName, signalNumber } from "../parse/signals.js";
 import type { Bundle } from "./read.js";
-import { variantName } from "./report-model.js";
+import { driverSends, variantName } from "./report-model.js";
 
 // A bundle as Trace Event JSON (the format chrome://tracing and Perfetto's JSON importer
 // read). Pure. Choices, so a reader knows what they look at:
@@ -322,13 +322,11 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
   });
 
   // ---- the driver's sends, and each signal's path as a flow ----
-  const sends = (Array.isArray(driver?.fields.sends) ? driver!.fields.sends : []) as { sig?: unknown; sendNs?: unknown; sentNs?: unknown; error?: unknown }[];
   const used = new Set<TraceEvent>();
-  for (const s of sends) {
-    if (typeof s.sendNs !== "string") continue;
-    const sig = Number(s.sig);
+  for (const s of driverSends(driver?.fields ?? {})) {
+    const sig = s.sig;
     const sendUs = nsTextToUs(s.sendNs);
-    const sentUs = typeof s.sentNs === "string" ? nsTextToUs(s.sentNs) : sendUs;
+    const sentUs = s.sentNs === null ? sendUs : nsTextToUs(s.sentNs);
     const sendSlice = slice(harness("driver"), `kill(${signalName(sig) ?? sig})`, sendUs, Math.max(ANCHOR_US, sentUs - sendUs), "signal", { sig, sendNs: s.sendNs, sentNs: s.sentNs, ...(s.error ? { error: s.error } : {}) });
     out.push(sendSlice);
     const path: TraceEvent[] = [sendSlice];

@@ -212,6 +212,27 @@ export function reproduceCommand(scenario: string, params: Record<string, unknow
   return words.map(shellWord).join(" ");
 }
 
+/** One kill(2) of the driver: the signal, and when the call started and returned (decimal CLOCK_REALTIME ns). */
+export interface DriverSend {
+  sig: number;
+  sendNs: string;
+  sentNs: string | null;
+  error: string | null;
+}
+
+/**
+ * The driver's sends from its runtime.jsonl event: `sends[]` since it can send several;
+ * drivers of version 1 bundles sent one signal and said so in `signal` and `sendNs`.
+ */
+export function driverSends(fields: Record<string, unknown>): DriverSend[] {
+  const listed = Array.isArray(fields.sends) ? (fields.sends as Record<string, unknown>[]) : [{ sig: fields.signal, sendNs: fields.sendNs, sentNs: fields.sentNs }];
+  return listed.flatMap((s) =>
+    Number.isInteger(s.sig) && typeof s.sendNs === "string"
+      ? [{ sig: s.sig as number, sendNs: s.sendNs, sentNs: typeof s.sentNs === "string" ? s.sentNs : null, error: typeof s.error === "string" ? s.error : null }]
+      : [],
+  );
+}
+
 const GO_SETSIG = "runtime.setsig";
 const SIGKILL = 9;
 /** si_code of a kill(2). */
@@ -230,41 +251,45 @@ export function trialMarks(t: TrialEvidence): TrialMark[] {
   const runtime = t.records.runtime.flatMap((r) => (r.kind === "probe" ? [r] : []));
   const probe = t.records.probe.flatMap((r) => (r.kind === "probe" ? [r] : []));
   const driver = runtime.find((r) => r.ev === "driver");
-  const sends = (Array.isArray(driver?.fields.sends) ? driver.fields.sends : []) as { sig?: unknown; sendNs?: unknown }[];
-  const sigs = new Set(sends.map((s) => Number(s.sig)).filter((n) => Number.isInteger(n)));
-  for (const s of sends) {
-    if (typeof s.sendNs === "string") marks.push({ atUs: at(nsTextToUs(s.sendNs)), kind: "send", label: `send ${sigName(Number(s.sig))} (driver)` });
-  }
+  const sends = driverSends(driver?.fields ?? {});
+  const sigs = new Set(sends.map((s) => s.sig));
+  for (const s of sends) marks.push({ atUs: at(nsTextToUs(s.sendNs)), kind: "send", label: `send ${sigName(s.sig)} (driver)` });
 
   const kernel = t.records.kernel ?? [];
   // The signals in question, and a SIGKILL someone sent (the harness's deadline): Go's own
   // (SIGURG preemption, SIGCHLD) and the kernel's SIGKILL to each thread of a dying
   // process would bury them.
   const shown = (r: { sig: number; code: number }, kind: string) => sigs.has(r.sig) || (kind === "signal-generate" && r.sig === SIGKILL && r.code === SI_USER);
-  const handlers = new Map<number, number>();
+  /** The first handler installation of each signal in question, and who saw it. */
+  const handlers = new Map<number, { us: number; by: string }>();
   for (const r of kernel) {
     if (r.tsUs === null) continue;
     const handlerSet = handlerInstalled(r);
-    if (handlerSet !== null && sigs.has(handlerSet) && !handlers.has(handlerSet)) handlers.set(handlerSet, at(r.tsUs));
+    if (handlerSet !== null && sigs.has(handlerSet) && !handlers.has(handlerSet)) handlers.set(handlerSet, { us: at(r.tsUs), by: `Go's ${GO_SETSIG}` });
     if ((r.kind === "signal-generate" || r.kind === "signal-deliver") && !shown(r, r.kind)) continue;
     if (r.kind === "signal-generate") marks.push({ atUs: at(r.tsUs), kind: "generate", label: `generate ${r.signal ?? r.sig} → ${r.targetPid}`, result: r.resultName ?? `result ${r.result}` });
     else if (r.kind === "signal-deliver") marks.push({ atUs: at(r.tsUs), kind: "deliver", label: `deliver ${r.signal ?? r.sig} in ${r.pid}` });
     else if (r.kind === "uprobe" && r.fn === GO_SIGHANDLER && typeof r.args.sig === "number" && sigs.has(r.args.sig)) marks.push({ atUs: at(r.tsUs), kind: "handled", label: `${GO_SIGHANDLER}(${sigName(r.args.sig)})` });
-    else if (r.kind === "exit" && r.groupDead === true && t.records.kernel !== undefined) marks.push({ atUs: at(r.tsUs), kind: "exit", label: `exit of ${r.exitComm} (last thread ${r.exitPid})` });
+    else if (r.kind === "exit" && r.groupDead === true) marks.push({ atUs: at(r.tsUs), kind: "exit", label: `exit of ${r.exitComm} (last thread ${r.exitPid})` });
   }
   // strace reports every thread's end; a process's is what a reader wants (pids that exec'd).
-  const processes = new Set((t.records.strace ?? []).flatMap((r) => (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.pid !== null ? [r.pid] : [])));
+  const execs = (t.records.strace ?? []).flatMap((r) => (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.pid !== null ? [{ pid: r.pid, path: r.args[0] }] : []));
+  const processes = new Set(execs.map((e) => e.pid));
+  // The program's own handler, not an init's (dumb-init installs one for every signal).
+  const target = runtime.find((r) => r.ev === "container")?.fields.target as { programPath?: unknown } | undefined;
+  const programPath = JSON.stringify(typeof target?.programPath === "string" ? target.programPath : "/probe");
+  const programPids = new Set(execs.filter((e) => e.path === programPath).map((e) => e.pid));
   for (const r of t.records.strace ?? []) {
     if (r.tsUs === null) continue;
     if (r.kind === "syscall" && r.syscall === "rt_sigaction") {
       const sig = signalNumber(r.args[0] ?? "");
-      if (sig !== null && sigs.has(sig) && !handlers.has(sig) && /sa_handler=0x[0-9a-f]+/.test(r.args[1] ?? "")) handlers.set(sig, at(r.tsUs));
+      if (sig !== null && sigs.has(sig) && !handlers.has(sig) && programPids.has(r.pid!) && /sa_handler=0x[0-9a-f]+/.test(r.args[1] ?? "")) handlers.set(sig, { us: at(r.tsUs), by: "rt_sigaction, strace" });
     } else if (r.kind === "signal" && sigs.has(signalNumber(r.signal) ?? -1)) marks.push({ atUs: at(r.tsUs), kind: "deliver", label: `--- ${r.signal} (strace)` });
     else if ((r.kind === "exit" || r.kind === "killed") && r.pid !== null && processes.has(r.pid)) marks.push({ atUs: at(r.tsUs), kind: "exit", label: r.kind === "exit" ? `exit ${r.exitCode} (pid ${r.pid})` : `killed by ${r.signal} (pid ${r.pid})` });
   }
   // Without an observer, the driver's sampling of /proc/PID/status (SigCgt) saw the handler.
-  if (typeof driver?.fields.handlerSeenNs === "string") for (const sig of sigs) if (!handlers.has(sig)) handlers.set(sig, at(nsTextToUs(driver.fields.handlerSeenNs)));
-  for (const [sig, us] of handlers) marks.push({ atUs: us, kind: "handler", label: `Go handler for ${sigName(sig)} installed` });
+  if (typeof driver?.fields.handlerSeenNs === "string") for (const sig of sigs) if (!handlers.has(sig)) handlers.set(sig, { us: at(nsTextToUs(driver.fields.handlerSeenNs)), by: "SigCgt, driver" });
+  for (const [sig, { us, by }] of handlers) marks.push({ atUs: us, kind: "handler", label: `handler for ${sigName(sig)} installed (${by})` });
 
   for (const r of probe) {
     if (r.ev === "notify") marks.push({ atUs: at(r.tsUs), kind: "notify", label: "signal.Notify returned" });

@@ -90,6 +90,13 @@ describe("bundleToPerfetto on real bundles", () => {
     expect(paths).toContainEqual(["kill(SIGTERM)", "signal_generate SIGTERM: ignored"]);
   });
 
+  it("without the kernel observer, runs a signal's flow through strace's delivery to the program's report (version 1 driver events too)", () => {
+    const flows = straceTrace.traceEvents.filter((e) => e.cat === "signal-path");
+    const sliceAt = (f: TraceEvent) => straceTrace.traceEvents.find((e) => e.ph === "X" && e.pid === f.pid && e.tid === f.tid && e.ts === f.ts)!;
+    const paths = [...new Set(flows.map((e) => e.id))].map((id) => flows.filter((f) => f.id === id).map((f) => sliceAt(f).name));
+    expect(paths).toContainEqual(["kill(SIGTERM)", "--- SIGTERM", "probe: signal SIGTERM"]);
+  });
+
   it("stamps µs after each trial's exec, shifted by originTs so nothing is negative", () => {
     const execs = kernelTrace.traceEvents.filter((e) => e.cat === "trial");
     expect(execs).toHaveLength(kernelRun.evidence.trials.length);
