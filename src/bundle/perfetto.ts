@@ -45,6 +45,7 @@ export interface TraceEvent {
 
 export interface PerfettoTrace {
   traceEvents: TraceEvent[];
+  /** chrome://tracing shows ms by default, which rounds away the µs a race is made of. */
   displayTimeUnit: "ns";
   otherData: Record<string, string | number>;
 }

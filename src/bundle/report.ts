@@ -10,8 +10,8 @@ import { buildReportModel, type BundleRawTexts, type ReportModel } from "./repor
 // `forensics report`'s I/O: open the bundle (directory or archive, verified), read the raw
 // files the findings cite, build the view model; the renderers are pure.
 
-export async function loadReportModel(target: string): Promise<ReportModel> {
-  const bundle = await openBundle(target);
+export async function loadReportModel(target: string, options: { allowPartial?: boolean } = {}): Promise<ReportModel> {
+  const bundle = await openBundle(target, options);
   try {
     return buildReportModel(bundle, await readCitedRaw(bundle));
   } finally {

@@ -10,6 +10,7 @@ export function register(program: Command): void {
     .description("write a bug report from a bundle: environment, verdicts with the raw lines behind them, the command that reproduces the run")
     .addOption(new Option("--format <format>", "md: Markdown to paste into an issue; html: one self-contained file with a timeline per trial").choices(["md", "html"]).default("md"))
     .option("-o, --output <file>", "write the report there (default: standard output)")
+    .option("--allow-partial", "report on an archive whose run was cut short (its status and reason head the report)")
     .addHelpText(
       "after",
       `
@@ -30,8 +31,8 @@ Examples:
   forensics report traces/sigterm-race-20261125T230456Z-bd2749 | gh issue create --body-file -
   forensics report bug-1234.tar.gz --format html -o bug-1234.html`,
     )
-    .action(async (target: string, flags: { format: "md" | "html"; output?: string }) => {
-      const model = await loadReportModel(target);
+    .action(async (target: string, flags: { format: "md" | "html"; output?: string; allowPartial?: boolean }) => {
+      const model = await loadReportModel(target, { allowPartial: flags.allowPartial });
       const text = flags.format === "html" ? renderHtml(model) : renderMarkdown(model);
       if (flags.output === undefined) process.stdout.write(text);
       else {
