@@ -50,6 +50,8 @@ export interface PerfettoTrace {
   otherData: Record<string, string | number>;
 }
 
+/** si_code of a kill(2), as the driver sends: tells its signal_generate from a program's own tgkill re-raise. */
+const SI_USER = 0;
 /** Where a 1 µs slice stands for a kernel instant a flow must bind to. */
 const ANCHOR_US = 1;
 /**
@@ -331,7 +333,7 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     const sendSlice = slice(harness("driver"), `kill(${signalName(sig) ?? sig})`, sendUs, Math.max(ANCHOR_US, sentUs - sendUs), "signal", { sig, sendNs: s.sendNs, sentNs: s.sentNs, ...(s.error ? { error: s.error } : {}) });
     out.push(sendSlice);
     const path: TraceEvent[] = [sendSlice];
-    const gen = generates.find(({ r, e }) => !used.has(e) && r.sig === sig && r.code === 0 && Math.abs(r.tsUs! - sendUs) <= SEND_SLACK_US + sentUs - sendUs);
+    const gen = generates.find(({ r, e }) => !used.has(e) && r.sig === sig && r.code === SI_USER && Math.abs(r.tsUs! - sendUs) <= SEND_SLACK_US + sentUs - sendUs);
     const afterUs = gen ? gen.r.tsUs! : sendUs;
     if (gen) path.push(gen.e);
     const targetTgid = gen ? tgidOf(gen.r.targetPid) : probePid;
