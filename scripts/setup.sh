@@ -15,6 +15,8 @@ command -v mkfifo >/dev/null || need_apt+=(coreutils)
 command -v cc >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(gcc libc6-dev)
 # audit's tests put a static shell into FROM-scratch images (gcc above also serves their cgo build).
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The tz and locale scenarios build their probe with cgo: glibc (gcc) and static musl (musl-gcc).
+command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -150,7 +150,7 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
     signalFate: fate?.result ?? null,
     lostBy: null,
     init: findInitPreparation(trial, probeExec?.record.pid ?? null),
-    phase: classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"),
+    phase: notifyInProgress(classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"), handled !== null),
     outcome: classifyOutcome({ handled: handled !== null, ignored: fate?.result === "ignored", deadlineKill: deadlineKill !== null, userTarget: target.kind !== undefined && target.kind !== "probe", exit: exitFields, probeEnd, fallback: fallbackCount }),
     exitCode: typeof exitFields.code === "number" ? exitFields.code : null,
     signal: typeof exitFields.signal === "string" ? exitFields.signal : null,
@@ -170,6 +170,13 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   if (result.outcome === "lost" && pid1 !== null && fate) result.lostBy = whereLost(kernel, fate, pid1);
   return result;
 }
+
+/**
+ * The probe reports Notify once it has returned, but Notify takes effect inside the call:
+ * a SIGTERM the program handled yet sent before that report landed while Notify was
+ * taking effect, on neither side of it.
+ */
+const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "before-notify" && handled ? "boundary" : phase);
 
 /** A lost SIGTERM the kernel ignored, or one it delivered to PID 1's own handler that sent nothing on. */
 function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number): RaceTrial["lostBy"] {

@@ -3,7 +3,7 @@
 
 import { EM_AARCH64, EM_X86_64, hasDwarf, parseElfHeader, readInterpreter, readSectionNames } from "../probe/elf.js";
 import { readGoFunctionNames } from "./go-functions.js";
-import { readGoBuildInfo, type GoBuildInfo } from "./go-buildinfo.js";
+import { readGoBuildInfo, type GoBuildInfo } from "../probe/go-buildinfo.js";
 
 const MACHINES: Record<number, string> = { 3: "i386", 40: "ARM", [EM_X86_64]: "x86-64", [EM_AARCH64]: "AArch64" };
 // GOARCH and the image config's Architecture use the same spelling.

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBinaryFacts, GO_MARKERS } from "../../src/audit/binary-facts.js";
-import { parseModInfo, readGoBuildInfo } from "../../src/audit/go-buildinfo.js";
+import { parseModInfo, readGoBuildInfo } from "../../src/probe/go-buildinfo.js";
 import { readGoFunctionNames } from "../../src/audit/go-functions.js";
 import { readInterpreter, readSection } from "../../src/probe/elf.js";
 import { hostGoArch, makeGoEnv, readGoEnv, resolveGoBinary } from "../../src/probe/go-toolchain.js";

@@ -3,7 +3,7 @@
 // at the start of .go.buildinfo, then — since Go 1.18 (flagsVersionInl) — the Go version
 // and the module info as two uvarint-length-prefixed strings right after it. Pure.
 
-import { readSection } from "../probe/elf.js";
+import { readSection } from "./elf.js";
 
 const MAGIC = Buffer.from("\xff Go buildinf:", "latin1");
 const HEADER_SIZE = 32;
