@@ -353,23 +353,38 @@ function convertTrial(t: TrialEvidence, trialIndex: number, originTs: number, ou
     });
   }
 
-  // ---- gdb: the console prints no clock; its records sit at the trial's last record, said so in args ----
+  // ---- gdb: the console prints no clock. A stop (breakpoint, signal) sits where the
+  // harness noted its checkpoint in runtime.jsonl, the n-th stop at the n-th note, when
+  // their counts agree; anything else, and the runtime snapshots of a plain attach, at the
+  // trial's last record. Each says where it was placed and why in args.
   const gdb = t.records.gdb ?? [];
-  const placed = "at the trial's last record: gdb prints no clock";
-  splitSnapshots(gdb).forEach((snapshot, n) => out.push(instant(harness("gdb"), `gdb snapshot ${n + 1}`, lastUs, "gdb", { placed, ...snapshotArgs(snapshot) })));
+  const checkpoints = runtime.filter((r) => r.ev === "checkpoint");
+  const stops = gdb.flatMap((r, index) => (r.kind === "breakpoint-hit" || r.kind === "signal-stop" ? [index] : []));
+  const atCheckpoints = stops.length > 0 && stops.length === checkpoints.length;
+  const atEnd = "at the trial's last record: gdb prints no clock";
+  stops.forEach((index, n) => {
+    const r = gdb[index]!;
+    const readings = snapshotArgs(gdb.slice(index + 1, stops[n + 1] ?? gdb.length));
+    const us = atCheckpoints ? checkpoints[n]!.tsUs : lastUs;
+    const placed = atCheckpoints ? "when the harness noted this checkpoint (runtime.jsonl), just after gdb stopped" : atEnd;
+    const name = r.kind === "breakpoint-hit" ? `gdb stop: ${r.func ?? `breakpoint ${r.breakpoint ?? "?"}`}` : `gdb stop: ${r.kind === "signal-stop" ? r.signal : r.kind}`;
+    out.push(instant(harness("gdb"), name, us, "gdb", { placed, source: "gdb", index, ...r, ...readings }));
+  });
+  splitSnapshots(gdb).forEach((snapshot, n) => out.push(instant(harness("gdb"), `gdb snapshot ${n + 1}`, lastUs, "gdb", { placed: atEnd, ...snapshotArgs(snapshot) })));
   gdb.forEach((r, index) => {
-    if (GDB_EVENTS.has(r.kind)) out.push(instant(harness("gdb"), `gdb ${r.kind}`, lastUs, "gdb", { placed, source: "gdb", index, ...r }));
+    if (GDB_EVENTS.has(r.kind)) out.push(instant(harness("gdb"), `gdb ${r.kind}`, lastUs, "gdb", { placed: atEnd, source: "gdb", index, ...r }));
   });
 }
 
 /** gdb records that are events of the target rather than answers to a read. */
-const GDB_EVENTS = new Set<GdbRecord["kind"]>(["breakpoint-hit", "signal-stop", "exited", "error"]);
+const GDB_EVENTS = new Set<GdbRecord["kind"]>(["exited", "error"]);
 
-/** A gdb snapshot's values by expression, and its threads, for args. */
+/** What gdb read in a snapshot or at a stop, for args: values by expression, threads, registers, backtraces. */
 function snapshotArgs(records: readonly GdbRecord[]): Record<string, unknown> {
   const args: Record<string, unknown> = {};
   for (const r of records) {
     if (r.kind === "value") args[r.expr ?? `$${r.history ?? "?"}`] = r.value;
+    else if (r.kind === "backtrace") args[`backtrace (thread ${r.thread ?? "?"})`] = r.frames.map((f) => `#${f.n} ${f.func ?? "??"}${f.file ? ` ${f.file}:${f.line ?? "?"}` : ""}${f.signalFrame ? " <signal handler called>" : ""}`);
     else if (r.kind === "threads") args.threads = r.threads.map((th) => `${th.id} lwp ${th.lwp ?? "?"} ${th.frame}`);
     else if (r.kind === "registers") args[`registers (thread ${r.thread ?? "?"})`] = r.registers;
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleToPerfetto, nestSlices, type PerfettoTrace, type TraceEvent } from "../../src/bundle/perfetto.js";
 import { readBundle, type Bundle } from "../../src/bundle/read.js";
+import { loadRawTrials } from "../../src/evidence/load.js";
 import type { GdbRecord } from "../../src/parse/gdb-records.js";
 import { writeRealBundle } from "../support/bundle.js";
 import { writeKernelRunBundle } from "../support/report-bundle.js";
@@ -126,6 +127,22 @@ describe("gdb snapshots", () => {
     expect(snapshot.args).toHaveProperty(["'runtime.sig'"]);
     expect(snapshot.args!.placed).toMatch(/gdb prints no clock/);
     expect(named(trace, "thread_name", snapshot.pid, snapshot.tid)).toBe("gdb");
+  });
+});
+
+describe("gdb stops at checkpoints (tz-gdb-snapshot, a real capture)", () => {
+  it("sit where the harness noted each checkpoint, with what gdb printed there", async () => {
+    const dir = join(import.meta.dirname, "../fixtures/tz/tz-gdb-snapshot");
+    const trials = await loadRawTrials(dir);
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Bundle["manifest"];
+    const trace = bundleToPerfetto({ manifest, evidence: { schemaVersion: 2, trials }, findings: { schemaVersion: 2, findings: [] } });
+    expect(traceProblems(trace)).toEqual([]);
+    const t = trials[0]!;
+    const checkpoints = t.records.runtime.filter((r) => r.kind === "probe" && r.ev === "checkpoint").map((r) => (r as { tsUs: number }).tsUs - t.originUs + (trace.otherData.originTs as number));
+    const stops = trace.traceEvents.filter((e) => e.name === "gdb stop: main.checkpoint" && named(trace, "process_name", e.pid)?.startsWith(`${t.id} `));
+    expect(stops.map((e) => e.ts)).toEqual(checkpoints);
+    expect(stops.map((e) => JSON.stringify(e.args!.name))).toEqual([expect.stringContaining("before-first-use"), expect.stringContaining("after-first-use")]);
+    expect(stops[1]!.args).toHaveProperty(["'time.localLoc'"]);
   });
 });
 
