@@ -319,7 +319,8 @@ function trialView(t: TrialEvidence): TrialView {
     ["before-notify", first("handler")],
     ["after-notify", first("notify")],
   ];
-  const known = bounds.filter((b): b is [string, number] => b[1] !== null);
+  // The phases are a signal's: a trial that sends none (a time-zone scenario) has none.
+  const known = marks.some((m) => m.kind === "send") ? bounds.filter((b): b is [string, number] => b[1] !== null) : [];
   const phases = known.map(([name, fromUs], i) => ({ name, fromUs, toUs: known[i + 1]?.[1] ?? endUs }));
   return {
     id: t.id,
