@@ -10,6 +10,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Comman
   export: () => import("./export.js"),
   list: () => import("./list.js"),
   parse: () => import("./parse.js"),
+  report: () => import("./report.js"),
   run: () => import("./run.js"),
   verify: () => import("./verify.js"),
 };
