@@ -80,7 +80,8 @@ async function printFailureTable(files: string[]): Promise<void> {
         } else summary.add(r);
       }
       fileRecords += batch.length;
-    });
+      // The table reads the arguments of failed calls only.
+    }, { failedArgsOnly: true });
     if (fileRecords > 0 && fileUnparsed === fileRecords) {
       throw new HarnessError(
         "BAD_INPUT",
