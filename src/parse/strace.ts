@@ -243,6 +243,31 @@ let spans = new Int32Array(64);
 let spanCount = 0;
 
 /**
+ * The items in `spans`, as slices of `s`, in an array of their exact size: an array grown item
+ * by item from [] reserves 17 slots, and arrays are most of what a record costs the GC.
+ */
+function sliceSpans(s: string): string[] {
+  const at = spans;
+  switch (spanCount) {
+    case 0:
+      return [];
+    case 1:
+      return [s.slice(at[0]!, at[1]!)];
+    case 2:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!)];
+    case 3:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!)];
+    case 4:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!), s.slice(at[6]!, at[7]!)];
+    default: {
+      const items = [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!), s.slice(at[6]!, at[7]!)];
+      for (let k = 4; k < spanCount; k++) items[k] = s.slice(at[2 * k]!, at[2 * k + 1]!);
+      return items;
+    }
+  }
+}
+
+/**
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
  * decorations are opaque. Given no `out`, it records the items' ranges in `spans` instead.
@@ -546,8 +571,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   });
 
   /**
-   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `args`,
-   * then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
+   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
+   * (those its first half printed, or null), then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,
@@ -557,7 +582,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     syscall: string,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
-    args: string[],
+    headArgs: string[] | null,
   ): SyscallRecord | null => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
     // inside the call before strace could print the rest, and strace closes the line for it
@@ -574,10 +599,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         end = s.length;
       }
     }
-    // Items left in `spans` are sliced once the errno says whether the call failed.
-    const lazyArgs = failedArgsOnly && args.length === 0;
+    // A call on one line (no items before these) leaves its items in `spans`, sliced into an
+    // array of their number once the errno says whether the call failed (failedArgsOnly).
+    const fromSpans = headArgs === null || headArgs.length === 0;
     spanCount = 0;
-    const close = splitItems(s, b, argsAt, end, C_RPAREN, lazyArgs ? null : args, false);
+    const close = splitItems(s, b, argsAt, end, C_RPAREN, fromSpans ? null : headArgs, false);
     if (close < 0) {
       failure = "unbalanced quotes or brackets in the arguments";
       return null;
@@ -658,9 +684,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         while (i < noteEnd && b[i] === C_SPACE) i++;
       }
     }
-    if (lazyArgs && errno !== null) {
-      for (let k = 0; k < spanCount; k++) args[k] = s.slice(spans[2 * k]!, spans[2 * k + 1]!);
-    }
+    const args = !fromSpans ? headArgs! : errno !== null || !failedArgsOnly ? sliceSpans(s) : [];
     return {
       kind: "syscall",
       pid: at.pid,
@@ -798,7 +822,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       record = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs);
     } else {
       const joined = start.head + s.slice(restAt, to);
-      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, []);
+      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null);
     }
     out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
@@ -845,7 +869,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
             return;
           }
         }
-        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, []);
+        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, null);
         if (record !== null) {
           out.push(record);
           return;
