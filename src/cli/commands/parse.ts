@@ -54,7 +54,8 @@ async function printJson(files: string[]): Promise<void> {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
         for (const r of records) lines.add(r);
-        if (!out.write(lines.take())) await once(out, "drain");
+        const chunk = lines.take();
+        if (!out.write(chunk, () => lines.giveBack(chunk))) await once(out, "drain");
       });
       if (broken) return;
     }
