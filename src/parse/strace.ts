@@ -16,9 +16,9 @@ export interface StraceParserOptions {
   pid?: number;
   /**
    * Gives the arguments of failed calls (errno set) only; other syscall records may come
-   * with `args: []`. For readers of failures alone (the failure table):
-   * slicing the arguments of every call costs a fifth of parsing, in strings and GC. Lines
-   * are checked as strictly, so the same lines come out unparsed.
+   * with `args: []`. For readers of failures alone (the failure table), who would otherwise
+   * get a string per argument of every call. Lines are checked as strictly, so the same
+   * lines come out unparsed.
    */
   failedArgsOnly?: boolean;
 }
@@ -222,8 +222,9 @@ function pushItem(out: string[] | null, s: string, b: Uint8Array, from: number, 
   if (to <= from) return;
   // Not out.push: V8 calls a builtin for that (a fresh [] holds small integers until its
   // first string), while an indexed store grows the array inline, in half the time.
-  if (out !== null) out[out.length] = s.slice(from, to);
-  else {
+  if (out !== null) {
+    out[out.length] = s.slice(from, to);
+  } else {
     if (spanCount * 2 + 2 > spans.length) {
       const bigger = new Int32Array(spans.length * 2);
       bigger.set(spans);
@@ -243,8 +244,8 @@ let spans = new Int32Array(64);
 let spanCount = 0;
 
 /**
- * The items in `spans`, as slices of `s`, in an array of their exact size: an array grown item
- * by item from [] reserves 17 slots, and arrays are most of what a record costs the GC.
+ * The items in `spans`, as slices of `s`, in an array of their exact size (an array grown item
+ * by item from [] reserves 17 slots).
  */
 function sliceSpans(s: string): string[] {
   const at = spans;
@@ -271,8 +272,8 @@ function sliceSpans(s: string): string[] {
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
  * decorations are opaque. Given no `out`, it records the items' ranges in `spans` instead.
- * Returns -1 if the range ends first (unless `toEnd`, which takes
- * what is there: the arguments of a call that never resumed), or if it is malformed.
+ * Returns -1 if the range ends first (unless `toEnd`, which takes what is there: the
+ * arguments of a call that never resumed), or if it is malformed.
  */
 function splitItems(
   s: string,
@@ -572,7 +573,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
 
   /**
    * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
-   * (those its first half printed, or null), then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
+   * (those its first half printed, or null), then `) = ret …`. Returns null, with `failure`
+   * set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,

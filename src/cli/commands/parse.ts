@@ -75,6 +75,8 @@ async function printFailureTable(files: string[]): Promise<void> {
   for (const file of files) {
     let fileRecords = 0;
     let fileUnparsed = 0;
+    // The table reads the arguments of failed calls only.
+    const options = { failedArgsOnly: true };
     await parseStraceFile(file, (batch) => {
       for (const r of batch) {
         if (r.kind === "unparsed") fileUnparsed++;
@@ -83,8 +85,7 @@ async function printFailureTable(files: string[]): Promise<void> {
         } else summary.add(r);
       }
       fileRecords += batch.length;
-      // The table reads the arguments of failed calls only.
-    }, { failedArgsOnly: true });
+    }, options);
     if (fileRecords > 0 && fileUnparsed === fileRecords) {
       throw new HarnessError(
         "BAD_INPUT",
