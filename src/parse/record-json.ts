@@ -69,32 +69,22 @@ SHORT_ESCAPE[13] = 114;
 /** 1 for the ASCII characters JSON writes as they are: not a quote, a backslash or a control one. */
 const AS_IS = new Uint8Array(128);
 for (let c = 32; c < 128; c++) AS_IS[c] = c === C_QUOTE || c === C_BACKSLASH ? 0 : 1;
-/** Buffers given back and kept for reuse, at most. */
-const MAX_SPARE = 4;
 /** Constants longer than this are copied by TypedArray#set. */
 const LONG_LITERAL = 24;
 
 /** Stamps below this many µs (about the year 2096 as epoch seconds) keep every µs digit in `ts`. */
 const EXACT_STAMP_US = 4e15;
 
-/**
- * Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer, and
- * `giveBack` returns one that was taken once its bytes are written, to be filled again.
- */
+/** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
 export interface JsonLines {
   add(record: StraceRecord): void;
   take(): Buffer;
-  giveBack(taken: Buffer): void;
 }
 
 export function createJsonLines(): JsonLines {
   // A plain Uint8Array, not a Buffer: byte stores into one kind of array stay monomorphic.
   let buf = new Uint8Array(1 << 18);
   let pos = 0;
-  /** Whole buffers given back, each one an ArrayBuffer of its own. */
-  const spare: Uint8Array<ArrayBuffer>[] = [];
-  const unfilled = (length: number): Uint8Array<ArrayBuffer> =>
-    new Uint8Array(Buffer.allocUnsafeSlow(length).buffer as ArrayBuffer);
 
   const room = (bytes: number): void => {
     if (pos + bytes <= buf.length) return;
@@ -340,16 +330,12 @@ export function createJsonLines(): JsonLines {
     },
     take(): Buffer {
       const out = Buffer.from(buf.buffer, buf.byteOffset, pos);
-      // The bytes handed over may wait in a stream's queue: the next ones go to another
-      // buffer, one given back or a new one, left unfilled (every byte handed over is written
-      // first). Reusing them spares a fresh allocation, and its page faults, per batch.
-      const next = spare.pop();
-      buf = next !== undefined && next.length >= buf.length ? next : unfilled(buf.length);
+      // The bytes handed over may wait in a stream's queue: the next ones go to a new buffer,
+      // left unfilled (every byte handed over is written first).
+      const next = Buffer.allocUnsafeSlow(buf.length);
+      buf = new Uint8Array(next.buffer, next.byteOffset, next.length);
       pos = 0;
       return out;
-    },
-    giveBack(taken: Buffer): void {
-      if (spare.length < MAX_SPARE) spare.push(new Uint8Array(taken.buffer as ArrayBuffer));
     },
   };
 }

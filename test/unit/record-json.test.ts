@@ -25,24 +25,6 @@ const written = (records: StraceRecord[]): string => {
 const stringified = (records: StraceRecord[]): string => records.map((r) => `${JSON.stringify(r)}\n`).join("");
 
 describe("JSON lines of strace records", () => {
-  it("fills a buffer given back again, and only that one", () => {
-    const records = parseStraceText(readFileSync(join(STRACE, captures[0]!), "utf8"));
-    const lines = createJsonLines();
-    const taken = records.map((r) => {
-      lines.add(r);
-      return lines.take();
-    });
-    // Given back only once its bytes are read; the later batches must not overwrite them.
-    const texts = taken.map((chunk) => {
-      const text = chunk.toString("utf8");
-      lines.giveBack(chunk);
-      return text;
-    });
-    for (const r of records) lines.add(r);
-    expect(texts.join("")).toBe(stringified(records));
-    expect(lines.take().toString("utf8")).toBe(stringified(records));
-  });
-
   it.each(captures)("%s: byte for byte what JSON.stringify writes", (name) => {
     const records = parseStraceText(readFileSync(join(STRACE, name), "utf8"), { pid: pidFromFileName(name) });
     expect(written(records)).toBe(stringified(records));

@@ -54,8 +54,7 @@ async function printJson(files: string[]): Promise<void> {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
         for (const r of records) lines.add(r);
-        const chunk = lines.take();
-        if (!out.write(chunk, () => lines.giveBack(chunk))) await once(out, "drain");
+        if (!out.write(lines.take())) await once(out, "drain");
       });
       if (broken) return;
     }
