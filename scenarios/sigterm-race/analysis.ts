@@ -183,7 +183,9 @@ const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "
 /** Where the kernel shows a lost SIGTERM went: ignored, or into a handler that did not pass it on. */
 function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number, programPath: string): RaceTrial["lostBy"] {
   if (fate.result === "ignored") return "kernel";
-  const after = kernel.slice(fate.index + 1);
+  // The kernel's two captures follow each other in `kernel`: "after" is by stamp.
+  const at = kernel[fate.index]!.tsUs ?? -Infinity;
+  const after = kernel.filter((r) => r.tsUs !== null && r.tsUs >= at).sort((a, b) => a.tsUs! - b.tsUs!);
   const caught = (pid: number) => after.findIndex((r) => r.kind === "signal-deliver" && r.pid === pid && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
   const forward = after.find((r): r is Extract<KernelRecord, { kind: "signal-generate" }> => r.kind === "signal-generate" && r.sig === SIGTERM && r.pid === pid1 && r.targetPid !== pid1);
   if (!forward) return caught(pid1) >= 0 ? "pid1-handler" : null;
