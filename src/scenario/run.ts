@@ -149,8 +149,10 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
     throw err;
   } finally {
-    await Promise.all([...pipelines].map((p) => p.close()));
+    // Nothing writes into the bundle any more; a container still starting for a trial that
+    // will not run can take its start-up timeout to go, and must not hold up an interrupt.
     flowSettled();
+    await Promise.all([...pipelines].map((p) => p.close()));
   }
 }
 
