@@ -6,6 +6,12 @@ import { phaseBoundaries } from "./claims.js";
 
 // How a sigterm-race trial and variant read in the terminal and in `run --json`.
 
+/** What the trial ran, as its runtime.jsonl recorded it. */
+const targetOf = (trial: TrialEvidence): { label: string; shellForm: boolean } | undefined => {
+  const container = trial.records.runtime.find((r) => r.kind === "probe" && r.ev === "container");
+  return container?.kind === "probe" ? (container.fields.target as { label: string; shellForm: boolean } | undefined) : undefined;
+};
+
 const status = (t: RaceTrial) => (t.signal ? `killed by ${t.signal}` : `exit ${t.exitCode ?? "?"}`);
 const LOST_BY: Record<NonNullable<RaceTrial["lostBy"]>, string> = {
   kernel: " [the kernel ignored it]",
@@ -24,6 +30,8 @@ export const render: ScenarioRender = {
   variantSummary(_variant: Variant, trials: TrialEvidence[]) {
     const rows = trials.map(analyseRaceTrial);
     const out: string[] = [];
+    const shell = trials.map(targetOf).find((t) => t?.shellForm);
+    if (shell) out.push(`  PID 1 is a shell: the image's entrypoint is in shell form (${shell.label}); SIGTERM reaches the shell, which passes it on only if it exec'd the program`);
     for (const b of phaseBoundaries(rows)) {
       const span = (s: { min: number; median: number; max: number } | null) =>
         s ? `+${formatUs(s.median, { compact: true })} (${formatUs(s.min, { compact: true })}–${formatUs(s.max, { compact: true })})` : "?";
@@ -53,6 +61,7 @@ export const render: ScenarioRender = {
       notifyUs: t.notifyUs,
       probeEnd: probeEnd(t),
       origin: trial.origin.source,
+      pid1Shell: targetOf(trial)?.shellForm ?? false,
       driverLagUs: t.driverLagUs,
     };
   },

@@ -103,6 +103,23 @@ describe("sigterm-race --image (docker runtime)", async () => {
       expect([t!.phase, t!.outcome]).toEqual(["after-handler", "runtime-default"]);
     });
 
+    it("a shell-form entrypoint is recognised and reported: PID 1 is the shell (busybox sh execs the program)", async () => {
+      const shellTag = `forensics-test/service-shell:${process.pid}`;
+      const service = (await buildProbe("testhelpers/service")).path;
+      const image = await resolveImage({ files: [{ hostPath: service, path: "/app/service" }, { hostPath: "/bin/busybox", path: "/bin/sh" }] }, { requireGate: false });
+      await buildConfiguredImage(docker, image, shellTag, { entrypoint: ["/bin/sh", "-c", "/app/service -notify"] });
+      try {
+        const result = await run({ runtime: "docker", inits: ["none"], target: { kind: "image", image: shellTag, args: [] } });
+        const json = sigtermRace.render.trialJson(result.trials[0]!);
+        expect(json.pid1Shell).toBe(true);
+        expect(result.trials.map((t) => sigtermRace.render.variantSummary(t.variant, [t]).join("\n")).join("")).toMatch(/PID 1 is a shell/);
+        // BusyBox's sh -c replaces itself with the last command: the service handles SIGTERM itself.
+        expect(analyseRaceTrial(result.trials[0]!).exitCode).toBe(0);
+      } finally {
+        await docker.getImage(shellTag).remove({ force: true }).catch(() => {});
+      }
+    });
+
     it("an image the engine does not have is one clear error", async () => {
       await expect(run({ runtime: "docker", inits: ["none"], target: { kind: "image", image: "forensics-test/absent:none", args: [] } })).rejects.toThrow(
         /image forensics-test\/absent:none is not in the local Docker engine/,
