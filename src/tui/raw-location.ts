@@ -1,0 +1,115 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { OBSERVERS } from "../capture/observers.js";
+import type { RecordSource, TrialEvidence } from "../evidence/schemas.js";
+import { RAW_FILES } from "../evidence/load.js";
+import type { AnyRecord } from "./records.js";
+
+// Where a record was captured: the raw line(s) exactly as the observer wrote them, with
+// their bundle-relative file and byte offset. Records do not carry offsets, so they are
+// found again in the raw files: probe/runtime records are the n-th non-empty line; strace
+// records start with "<pid> <sec.usec> " (and a resumed call has a second line, its
+// `<... x resumed>`); records that keep their line (kernel) are searched for verbatim.
+
+export interface RawLine {
+  /** Bundle-relative path. */
+  file: string;
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  /** The bytes as captured, decoded as UTF-8 (escaping is the view's job). */
+  text: string;
+}
+
+export interface RawLocator {
+  locate(trial: TrialEvidence, source: RecordSource, index: number, record: AnyRecord): RawLine[];
+}
+
+const NL = 0x0a;
+
+export function makeRawLocator(bundleDir: string): RawLocator {
+  const files = new Map<string, Buffer | null>();
+  const lineStarts = new Map<string, Float64Array>();
+  const cache = new Map<string, RawLine[]>();
+  const load = (rel: string): Buffer | null => {
+    if (!files.has(rel)) {
+      let buf: Buffer | null = null;
+      try {
+        buf = readFileSync(join(bundleDir, rel));
+      } catch {
+        buf = null;
+      }
+      files.set(rel, buf);
+    }
+    return files.get(rel)!;
+  };
+  const lineAt = (rel: string, buf: Buffer, offset: number): RawLine => {
+    const end = buf.indexOf(NL, offset);
+    return { file: rel, offset, text: buf.subarray(offset, end < 0 ? buf.length : end).toString("utf8") };
+  };
+  const find = (buf: Buffer, needle: string, from = 0): number => {
+    if (from === 0 && buf.subarray(0, Buffer.byteLength(needle)).toString("utf8") === needle) return 0;
+    const at = buf.indexOf(`\n${needle}`, from === 0 ? 0 : from - 1);
+    return at < 0 ? -1 : at + 1;
+  };
+  const rawFilesOf = (trial: TrialEvidence, source: RecordSource): string[] => {
+    const names: string[] = source === "probe" || source === "runtime" ? [RAW_FILES[source]] : [...(OBSERVERS[source as "strace"]?.rawFiles ?? [])];
+    const fromTrial = names.map((n) => trial.raw[n]).filter((p): p is string => p !== undefined);
+    // An observer this build does not know: any raw file named after it.
+    if (fromTrial.length === 0) return Object.entries(trial.raw).filter(([n]) => n.startsWith(source)).map(([, p]) => p);
+    return fromTrial;
+  };
+
+  return {
+    locate(trial, source, index, record) {
+      const key = `${trial.id}:${source}:${index}`;
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const out: RawLine[] = [];
+      for (const rel of rawFilesOf(trial, source)) {
+        const buf = load(rel);
+        if (!buf) continue;
+        if (source === "probe" || source === "runtime") {
+          let starts = lineStarts.get(rel);
+          if (!starts) {
+            const list: number[] = [];
+            for (let at = 0; at < buf.length; ) {
+              const end = buf.indexOf(NL, at);
+              const stop = end < 0 ? buf.length : end;
+              if (buf.subarray(at, stop).toString("utf8").trim() !== "") list.push(at);
+              at = stop + 1;
+            }
+            starts = Float64Array.from(list);
+            lineStarts.set(rel, starts);
+          }
+          if (index < starts.length) out.push(lineAt(rel, buf, starts[index]!));
+        } else if (typeof record.line === "string" && record.line !== "") {
+          const at = find(buf, record.line);
+          if (at >= 0) out.push(lineAt(rel, buf, at));
+        } else if (typeof record.tsUs === "number" && typeof record.pid === "number") {
+          const us = record.tsUs;
+          const stamp = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")}`;
+          const at = find(buf, `${record.pid} ${stamp} `);
+          if (at < 0) continue;
+          out.push(lineAt(rel, buf, at));
+          if (record.resumed === true && typeof record.syscall === "string") {
+            // The second half: the next line of this pid saying `<... syscall resumed>`.
+            let from = at + 1;
+            for (let tries = 0; tries < 10_000; tries++) {
+              const next = find(buf, `${record.pid} `, from);
+              if (next < 0) break;
+              const line = lineAt(rel, buf, next);
+              if (line.text.includes(`<... ${record.syscall} resumed>`)) {
+                out.push(line);
+                break;
+              }
+              from = next + 1;
+            }
+          }
+        }
+        if (out.length > 0) break;
+      }
+      cache.set(key, out);
+      return out;
+    },
+  };
+}
