@@ -72,7 +72,7 @@ const SRC: Record<string, string> = { strace: "strace", kernel: "kernel", gdb: "
 /** Column widths of a timeline row for a pane width. */
 function columns(width: number) {
   const narrow = width < 70;
-  return { gutter: 2, time: 11, delta: narrow ? 0 : 9, src: narrow ? 4 : 7, pid: narrow ? 0 : 7 };
+  return { gutter: 2, time: 11, delta: narrow ? 0 : 11, src: narrow ? 4 : 7, pid: narrow ? 0 : 7 };
 }
 
 /** One timeline row: gutter (mark, interval), time from exec, Δ to the previous record, source, pid, text. */

@@ -6,6 +6,7 @@ import { HarnessError } from "../../errors.js";
 import { runScenario } from "../../scenario/run.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
+import { replayBundle } from "./replay.js";
 
 interface RunFlags {
   runtime: RuntimeKind;
@@ -16,6 +17,7 @@ interface RunFlags {
   strace?: "both" | "on" | "off";
   out: string;
   json?: boolean;
+  replay?: boolean;
   [option: string]: unknown;
 }
 
@@ -73,6 +75,7 @@ export function register(program: Command): void {
   }
   run
     .option("--json", "print one JSON document (bundle, findings, trials) on stdout; progress stays on stderr")
+    .option("--replay", "open the bundle in `forensics replay` once the run is done")
     .addHelpText("after", () => `\n${SCENARIOS.map((s) => s.help).join("\n\n")}\n\nObservers:\n${Object.values(OBSERVERS).map((o) => `  ${o!.name.padEnd(8)} ${o!.summary}`).join("\n")}\n\n${EXAMPLES}`)
     .action(async (name: string, flags: RunFlags) => {
       const scenario = findScenario(name);
@@ -105,6 +108,7 @@ export function register(program: Command): void {
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(runJson(scenario, result.bundle, result.trials, result.findings), null, 2)}\n`);
       else process.stdout.write(`${formatRunSummary(scenario, result.bundle, result.variants, result.trials, result.findings)}\n`);
+      if (flags.replay) await replayBundle(result.bundle, { mouse: true });
     });
 }
 
