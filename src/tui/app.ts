@@ -128,7 +128,7 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
   const findings = box({ left: 0, width: "100%" });
   const detail = box({ left: 0, width: "100%" });
   const status = box({ left: 0, width: "100%", height: 1 });
-  const help = box({ top: "center", left: "center", width: 84, height: 32, border: { type: "line" }, label: " keys (any key closes) ", hidden: true });
+  const help = box({ top: 0, left: 0, width: 84, height: 30, border: { type: "line" }, label: " keys (any key closes) ", hidden: true });
   let mouse = options.mouse;
   let copies = 0;
 
@@ -169,8 +169,12 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     }
     status.setContent(toTags([statusLine(session, width)], mono));
     if (session.help) {
-      help.width = Math.min(84, width);
-      help.height = Math.min(helpLines().length + 2, height);
+      const hw = Math.min(84, width);
+      const hh = Math.min(helpLines().length + 2, height);
+      help.width = hw;
+      help.height = hh;
+      help.top = Math.max(0, Math.floor((height - hh) / 2));
+      help.left = Math.max(0, Math.floor((width - hw) / 2));
       help.setContent(toTags(helpLines(), mono));
       help.show();
       help.setFront();

@@ -86,23 +86,36 @@ export function makeRawLocator(bundleDir: string): RawLocator {
           const at = find(buf, record.line);
           if (at >= 0) out.push(lineAt(rel, buf, at));
         } else if (typeof record.tsUs === "number" && typeof record.pid === "number") {
+          // strace pads the pid column ("5333  1796028364.535468 …"): find the stamp, then check the pid before it.
           const us = record.tsUs;
-          const stamp = `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")}`;
-          const at = find(buf, `${record.pid} ${stamp} `);
+          const stamp = ` ${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")} `;
+          const pidIs = (at: number, start: number) => buf.subarray(start, at).toString("latin1").trim() === String(record.pid);
+          let at = -1;
+          for (let from = 0; ; ) {
+            const hit = buf.indexOf(stamp, from);
+            if (hit < 0) break;
+            const start = buf.lastIndexOf(NL, hit) + 1;
+            if (pidIs(hit, start)) {
+              at = start;
+              break;
+            }
+            from = hit + 1;
+          }
           if (at < 0) continue;
           out.push(lineAt(rel, buf, at));
           if (record.resumed === true && typeof record.syscall === "string") {
             // The second half: the next line of this pid saying `<... syscall resumed>`.
-            let from = at + 1;
-            for (let tries = 0; tries < 10_000; tries++) {
-              const next = find(buf, `${record.pid} `, from);
-              if (next < 0) break;
-              const line = lineAt(rel, buf, next);
-              if (line.text.includes(`<... ${record.syscall} resumed>`)) {
-                out.push(line);
+            const needle = `<... ${record.syscall} resumed>`;
+            for (let from = at + 1; ; ) {
+              const hit = buf.indexOf(needle, from);
+              if (hit < 0) break;
+              const start = buf.lastIndexOf(NL, hit) + 1;
+              const head = buf.subarray(start, hit).toString("latin1").trim().split(/\s+/)[0];
+              if (head === String(record.pid)) {
+                out.push(lineAt(rel, buf, start));
                 break;
               }
-              from = next + 1;
+              from = hit + 1;
             }
           }
         }

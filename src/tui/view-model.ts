@@ -187,8 +187,10 @@ export function detailLines(s: ReplaySession, raw: RawLocator, width: number): L
   const chain = s.chain(row);
   if (chain.length > 0) {
     out.push([{ text: `causal chain (${chain.length} hops; l/h follow)`, style: "bold" }]);
+    let marked = false;
     for (const h of chain) {
-      const here = ix.rowOf(h.source, h.index) === row;
+      const here: boolean = !marked && ix.rowOf(h.source, h.index) === row;
+      marked ||= here;
       out.push([{ text: `${here ? "▶" : " "} ${fit(h.stage, 8)} ${formatUs(h.atUs).padStart(11)} ${h.latencyUs === null ? "".padStart(10) : `Δ${formatUs(h.latencyUs)}`.padStart(10)} `, style: here ? "bold" : "dim" }, { text: escapeText(`${h.source}: ${h.label}`) }]);
     }
   }
