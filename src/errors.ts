@@ -13,6 +13,7 @@ export type ErrorCode =
   | "TRIAL_FAILED"
   | "BAD_INPUT"
   | "BAD_BUNDLE"
+  | "OUTPUT_FAILED"
   | "INTERRUPTED";
 
 const EXIT_CODES: Record<ErrorCode, number> = {
@@ -26,6 +27,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   NAMESPACE_DENIED: 72,
   GO_BUILD_FAILED: 73,
   TRIAL_FAILED: 74,
+  OUTPUT_FAILED: 75,
   INTERRUPTED: 130,
 };
 
@@ -41,3 +43,34 @@ export class HarnessError extends Error {
 }
 
 export const isHarnessError = (e: unknown): e is HarnessError => e instanceof HarnessError;
+
+// Faults of the file system the harness writes to (--out, its temp dirs): the host's, not a
+// bug of ours, so they end the command with one line rather than a stack.
+const WRITE_FAULTS: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOTDIR: "a component of the path is not a directory",
+  EISDIR: "is a directory",
+  EIO: "input/output error",
+  EFBIG: "file too large",
+};
+
+/**
+ * An OUTPUT_FAILED for a failed write, naming the path, the cause and `fix`; a HarnessError
+ * as it is; null for anything else. `path` overrides the one the errno names (the bundle
+ * file rather than its temp name).
+ */
+export function toOutputFault(err: unknown, options: { path?: string; fix?: string } = {}): HarnessError | null {
+  if (isHarnessError(err)) return err;
+  const e = err as NodeJS.ErrnoException | null;
+  const cause = typeof e?.code === "string" ? WRITE_FAULTS[e.code] : undefined;
+  if (cause === undefined) return null;
+  // A write(2) through an open handle carries no path; the callers that know it pass it.
+  // Any other pathless errno (kill's EPERM) is no file-system fault.
+  const target = options.path ?? e?.path ?? (e?.syscall === "write" ? "the output (its path went unreported)" : undefined);
+  if (target === undefined) return null;
+  return new HarnessError("OUTPUT_FAILED", `cannot write ${target}: ${cause} (${e!.code})${options.fix ? `: ${options.fix}` : ""}`, { cause: err });
+}

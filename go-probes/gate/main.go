@@ -17,6 +17,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"runtime"
 	"syscall"
 
@@ -49,7 +51,15 @@ func main() {
 		syscall.Write(fd, []byte(msg))
 		fail(126, msg)
 	}
-	err = syscall.Exec(argv[0], argv, os.Environ())
+	// As the engine does for an image's entrypoint: a name without a slash is looked up
+	// in the container's PATH.
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		if found, err := exec.LookPath(path); err == nil {
+			path = found
+		}
+	}
+	err = syscall.Exec(path, argv, os.Environ())
 	msg := "gate: exec " + argv[0] + ": " + err.Error()
 	syscall.Write(fd, []byte(msg))
 	os.Stderr.WriteString(msg + "\n")

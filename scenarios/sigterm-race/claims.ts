@@ -4,7 +4,7 @@ import { formatUs } from "../../src/format.js";
 import type { Claim } from "../../src/scenario/define.js";
 import type { InitPreparation, RaceTrial } from "./analysis.js";
 
-// Verdicts on S1, S2, S7 (CLAIMS.md) for one variant, computed from its race trials only.
+// Verdicts on S1, S2, S7 (docs/claims.md) for one variant, computed from its race trials only.
 // Nothing here knows what the answer "should" be; a variant whose trials missed a phase
 // gets `inconclusive` with the offset that would hit it.
 

@@ -41,9 +41,10 @@ export default defineScenario<SigtermRequest>({
   it, with the phase boundaries as each observer set measured them (the observer effect).`,
   claims: [SIGNAL_CLAIMS.S1, SIGNAL_CLAIMS.S2, SIGNAL_CLAIMS.S7],
   probe: "sigterm",
+  targets: ["binary", "image"],
   inits: ["none", "tini", "dumb-init", "docker-init"],
   defaultInits: ["none", "tini", "dumb-init"],
-  observers: { supported: ["strace"], defaultSets: [[], ["strace"]] },
+  observers: { supported: ["strace", "kernel"], defaultSets: [[], ["kernel"], ["strace"]] },
   axes: {},
   options: {
     offsets: { flag: "--offsets <µs,...>", description: "send SIGTERM at these µs after the exec instead of aiming at each phase", parse: parseOffsets },

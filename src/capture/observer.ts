@@ -1,6 +1,6 @@
 import type { z } from "zod";
 
-// DESIGN.md's "observer" (also "attachment"): something on the host that watches one
+// docs/design.md's "observer" (also "attachment"): something on the host that watches one
 // trial. strace, the kernel's tracepoints and gdb all implement this one contract, so a
 // scenario never knows which of them produced a record, and `--observe` can combine them.
 

@@ -1,5 +1,7 @@
 import { HarnessError } from "../errors.js";
 import type { Observer, ObserverName } from "./observer.js";
+import { createGdbObserver } from "./gdb.js";
+import { kernelObserver } from "./kernel.js";
 import { straceObserver } from "./strace.js";
 
 // Every observer the harness has, by name: the trial attaches them, evidence loading
@@ -7,6 +9,8 @@ import { straceObserver } from "./strace.js";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each observer has its own record type
 export const OBSERVERS: Partial<Record<ObserverName, Observer<any>>> = {
   strace: straceObserver,
+  kernel: kernelObserver,
+  gdb: createGdbObserver(),
 };
 
 export function observerFor(name: ObserverName): Observer<unknown> {

@@ -13,6 +13,7 @@ import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
 import { isHarnessError } from "../errors.js";
 import { crossBuildCheck, goCheck, staticBuildCheck } from "./go-checks.js";
+import { tracefsCheck, tracepointsCheck, uprobesCheck } from "./kernel-checks.js";
 import { judgeDoctor, type DoctorReport } from "./report.js";
 
 const TOOL_TIMEOUT_MS = 5_000;
@@ -178,6 +179,9 @@ const DOCTOR_CHECKS: readonly CheckSpec[] = [
   dockerCheck,
   tiniCheck,
   dumbInitCheck,
+  tracefsCheck,
+  tracepointsCheck,
+  uprobesCheck,
 ];
 
 /** Runs all checks at once, each under its own timeout. */

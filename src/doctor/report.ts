@@ -9,6 +9,7 @@ export type Blocked =
   | `init:${InitKind}`
   | "attachment:strace"
   | "attachment:gdb"
+  | "attachment:kernel"
   | `claim:${string}`
   | `goarch:${string}`;
 

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { OBSERVER_NAMES } from "../capture/observer.js";
+import { GdbRecord } from "../parse/gdb-records.js";
+import { KernelRecord } from "../parse/kernel-records.js";
 import { ProbeRecord, StraceRecord } from "../parse/records.js";
 import { INIT_KINDS, RUNTIME_KINDS } from "../runtime/runtime.js";
 
@@ -94,6 +96,8 @@ export const TrialEvidence = z.object({
   /** Records by source; an observer that did not run has no key. */
   records: z.object({
     strace: z.array(StraceRecord).optional(),
+    kernel: z.array(KernelRecord).optional(),
+    gdb: z.array(GdbRecord).optional(),
     probe: z.array(ProbeRecord),
     runtime: z.array(ProbeRecord),
   }),

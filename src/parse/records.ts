@@ -83,7 +83,7 @@ export const StraceRecord = z.discriminatedUnion("kind", [
 ]);
 export type StraceRecord = z.infer<typeof StraceRecord>;
 
-/** One line of a probe's JSON-lines stdout (DESIGN.md "Probe protocol"). */
+/** One line of a probe's JSON-lines stdout (docs/design.md, "Probe protocol"). */
 export const ProbeEvent = z.object({
   kind: z.literal("probe"),
   /** CLOCK_REALTIME in µs, cut exactly from the probe's nanosecond stamp. */

@@ -73,7 +73,7 @@ export async function buildProbe(name: string, options: BuildProbeOptions = {}):
 }
 
 /** `${XDG_CACHE_HOME:-~/.cache}/forensics/probes`; a relative XDG_CACHE_HOME is ignored, as the XDG spec says. */
-function resolveCacheDir(): string {
+export function resolveCacheDir(): string {
   const xdg = process.env.XDG_CACHE_HOME;
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".cache"), "forensics", "probes");
 }

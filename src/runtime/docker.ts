@@ -1,8 +1,8 @@
 // The Docker runtime, through the Engine API (dockerode honours DOCKER_HOST). Containers
 // are labelled with their run, trial and owner (the harness PID and its PID namespace), so
-// sweep() can remove what a dead harness left without touching a live one's.
+// removeDebris() can remove what a dead harness left without touching a live one's.
 
-import { mkdir, readlink, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
@@ -11,11 +11,19 @@ import { ensureImage } from "./docker-image.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage } from "./image.js";
 import { firstChild, isAlive } from "./procfs.js";
-import { makeFifo, makeTrialDir, sweepRunDirs } from "./run-dir.js";
-import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
+import { makeFifo, makeTrialDir } from "./run-dir.js";
+import { GATE_DIR, GATE_FIFO, GATE_PATH, gateArgv, INJECTED_GATE_PATH, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
 
 const START_TIMEOUT_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
+/** Shorter: a run on the namespace runtime should not wait long for an engine it does not need. */
+const DEBRIS_PING_TIMEOUT_MS = 2_000;
+
+const pingWithin = (docker: Docker, timeoutMs: number): Promise<unknown> => {
+  // @types/dockerode omits ping's options; dockerode 4 passes abortSignal on (lib/docker.js).
+  const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
+  return ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+};
 
 export const LABELS = {
   run: "forensics.run",
@@ -32,9 +40,7 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
   return {
     kind: "docker",
     async preflight() {
-      // @types/dockerode omits ping's options; dockerode 4 passes abortSignal on (lib/docker.js).
-      const ping = docker.ping.bind(docker) as unknown as (opts: { abortSignal: AbortSignal }) => Promise<unknown>;
-      await ping({ abortSignal: AbortSignal.timeout(PING_TIMEOUT_MS) }).catch((err: Error) => {
+      await pingWithin(docker, PING_TIMEOUT_MS).catch((err: Error) => {
         throw new HarnessError(
           "DOCKER_UNREACHABLE",
           `Docker engine not reachable at ${engineAddress(docker)}: ${err.message}. ` +
@@ -43,16 +49,37 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
         );
       });
     },
+    async inspectImage(ref) {
+      const info = await docker
+        .getImage(ref)
+        .inspect()
+        .catch((err: { statusCode?: number; message?: string }) => {
+          if (err.statusCode === 404) throw new HarnessError("BAD_INPUT", `image ${ref} is not in the local Docker engine (see docker images; forensics never pulls)`);
+          throw err;
+        });
+      const c = info.Config;
+      // The API gives a string for an entrypoint set in shell form by old builders.
+      const entrypoint = typeof c.Entrypoint === "string" ? ["/bin/sh", "-c", c.Entrypoint] : (c.Entrypoint ?? []);
+      return { id: info.Id, entrypoint, cmd: c.Cmd ?? [], env: c.Env ?? [], user: c.User ?? "", workingDir: c.WorkingDir ?? "" };
+    },
     async create(spec) {
       const image = await resolveImage(spec.image);
-      const { tag } = await ensureImage(docker, image);
+      const tag = spec.engineImage ?? (await ensureImage(docker, image)).tag;
       const trialDir = await makeTrialDir(spec.runId, spec.trialId);
       const gateDir = join(trialDir, "gate");
       const fifo = join(gateDir, GATE_FIFO.slice(GATE_DIR.length + 1));
       let created: Docker.Container;
       try {
         await mkdir(gateDir);
-        await makeFifo(fifo);
+        if (spec.engineImage) {
+          // The image's user may not be root: it must be able to run the gate and write the FIFO.
+          await copyFile(image.files.find((f) => f.path === GATE_PATH)!.realPath, join(gateDir, "gate"));
+          await chmod(join(gateDir, "gate"), 0o755);
+          await chmod(gateDir, 0o755);
+          await makeFifo(fifo, "0622");
+        } else {
+          await makeFifo(fifo);
+        }
         created = await docker.createContainer(containerOptions(spec, tag, gateDir, await pidNamespace()));
       } catch (err) {
         await rm(trialDir, { recursive: true, force: true });
@@ -62,17 +89,20 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
       container.forget = onCleanup(() => container.remove());
       return container;
     },
-    async sweep() {
+    async removeDebris() {
+      // Called whatever runtime the next run uses: an engine that does not answer has no
+      // containers to remove that this host could reach.
+      if (!(await pingWithin(docker, DEBRIS_PING_TIMEOUT_MS).then(() => true, () => false))) return [];
       const ours = await pidNamespace();
       const found = await docker.listContainers({ all: true, filters: { label: [LABELS.owner] } });
-      let removed = 0;
+      const removed: string[] = [];
       for (const info of found) {
         const owner = Number(info.Labels[LABELS.owner]);
         if (info.Labels[LABELS.ownerPidNs] !== ours || owner === process.pid || (await isAlive(owner))) continue;
         await removeContainer(docker.getContainer(info.Id));
-        removed++;
+        removed.push(`container ${info.Id.slice(0, 12)} (run ${info.Labels[LABELS.run] ?? "?"}, harness ${owner} dead)`);
       }
-      return removed + (await sweepRunDirs());
+      return removed;
     },
   };
 }
@@ -80,7 +110,7 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
 function containerOptions(spec: ContainerSpec, image: string, gateDir: string, pidNs: string): Docker.ContainerCreateOptions {
   return {
     Image: image,
-    Entrypoint: gateArgv(spec.command),
+    Entrypoint: gateArgv(spec.command, spec.engineImage ? INJECTED_GATE_PATH : GATE_PATH),
     Cmd: [],
     Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
     Labels: {

@@ -1,4 +1,4 @@
-// Image assembly from host files (DESIGN.md, "No image registry"): which files an init
+// Image assembly from host files, no registry (docs/design.md, "Images"): which files an init
 // needs, how it is invoked, and an ImageSpec resolved to contents and a content hash that
 // both runtimes use (docker to tag and cache an image, namespace to fill a root).
 
@@ -59,7 +59,8 @@ export function initCommand(init: InitKind, probeArgv: string[]): string[] {
   return [...(INIT_BINARIES[init]?.prefix ?? []), ...probeArgv];
 }
 
-async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
+/** The libraries and ELF interpreter `ldd` names for a dynamic host binary, each at its host path; none for a static one. */
+export async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
   const result = await execa("ldd", [hostPath], { reject: false });
   // ldd exits 1 saying "not a dynamic executable" (glibc) or "statically linked" for static binaries.
   if (result.exitCode !== 0 || /statically linked/.test(result.stdout)) return [];

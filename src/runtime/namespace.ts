@@ -1,7 +1,7 @@
 // The daemonless runtime: each trial is a chroot in fresh PID and mount namespaces,
 // started by our nsrun launcher (go-probes/nsrun, whose header says why not unshare(1)).
 // Every process carries FORENSICS_RUN and FORENSICS_OWNER in its environment: that is how
-// sweep() recognises what a dead harness left behind.
+// removeDebris() recognises what a dead harness left behind.
 
 import { constants as osConstants } from "node:os";
 import { constants } from "node:fs";
@@ -15,7 +15,7 @@ import { onCleanup } from "./cleanup.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage, type ResolvedFile } from "./image.js";
 import { isAlive, processesWithEnv } from "./procfs.js";
-import { makeFifo, makeTrialDir, sweepRunDirs } from "./run-dir.js";
+import { makeFifo, makeTrialDir } from "./run-dir.js";
 import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
 
 const START_TIMEOUT_MS = 10_000;
@@ -50,6 +50,7 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
       }
     },
     async create(spec) {
+      if (spec.engineImage) throw new HarnessError("USAGE", `--image runs an image of the Docker engine: add --runtime docker (or use --binary with the namespace runtime)`);
       if (spec.init === "docker-init") {
         throw new HarnessError("BAD_INPUT", "init docker-init exists only under --runtime docker; use tini (the same program) with --runtime namespace");
       }
@@ -70,20 +71,20 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
       }
       return container;
     },
-    async sweep() {
-      let removed = 0;
+    async removeDebris() {
+      const removed: string[] = [];
       for (const { pid, value } of await processesWithEnv("FORENSICS_OWNER")) {
         const owner = Number(value);
         if (owner === process.pid || (await isAlive(owner))) continue;
         // SIGKILL to a namespace's PID 1 makes the kernel kill everything inside it.
         try {
           process.kill(pid, "SIGKILL");
-          removed++;
+          removed.push(`process ${pid} (harness ${owner} dead)`);
         } catch {
           // Gone already, together with its namespace.
         }
       }
-      return removed + (await sweepRunDirs());
+      return removed;
     },
   };
 }

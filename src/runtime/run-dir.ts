@@ -51,25 +51,44 @@ async function ensureRunDir(runId: string): Promise<string> {
   return runDir;
 }
 
-/** Makes the gate's FIFO; Node has no mkfifo(3), coreutils does. */
-export async function makeFifo(path: string): Promise<void> {
-  await execa("mkfifo", ["-m", "0600", path]).catch((err: unknown) => {
-    throw new HarnessError("MISSING_TOOL", `mkfifo ${path} failed (is coreutils installed?): ${String(err)}`, { cause: err });
-  });
+/** Prefix of the dirs go builds in (GOTMPDIR), followed by the harness PID: debris once it is dead. */
+const GO_TMP_PREFIX = "gobuild-";
+
+/** A fresh dir for one go build's GOTMPDIR, named after this harness. */
+export async function makeGoBuildDir(): Promise<string> {
+  await mkdir(forensicsTmp(), { recursive: true });
+  return mkdtemp(join(forensicsTmp(), `${GO_TMP_PREFIX}${process.pid}-`));
 }
 
-/** Removes run dirs whose owner is dead; returns how many. */
-export async function sweepRunDirs(): Promise<number> {
+/** Makes the gate's FIFO; Node has no mkfifo(3), coreutils does. */
+export async function makeFifo(path: string, mode = "0600"): Promise<void> {
+  const result = await execa("mkfifo", ["-m", mode, path], { reject: false });
+  if (result.failed && result.code === "ENOENT") {
+    throw new HarnessError("MISSING_TOOL", "mkfifo not found on PATH: install coreutils (apt-get install -y coreutils)");
+  }
+  if (result.failed) {
+    // execa's message spans lines (command, then output); mkfifo's own first line says why.
+    const why = result.stderr.trim().split("\n")[0] || `exit ${result.exitCode ?? result.signal}`;
+    throw new HarnessError("TRIAL_FAILED", `cannot make the gate's FIFO ${path}: ${why}`);
+  }
+}
+
+/**
+ * Removes run dirs whose owner is dead, and the Go build dirs (GO_TMP_PREFIX<pid>-…) of dead
+ * harnesses; returns what it removed, described.
+ */
+export async function removeDeadRunDirs(): Promise<string[]> {
   const root = forensicsTmp();
-  let removed = 0;
+  const removed: string[] = [];
   for (const name of await readdir(root).catch((): string[] => [])) {
-    const text = await readFile(join(root, name, OWNER_FILE), "utf8").catch(() => null);
+    const goTmp = name.startsWith(GO_TMP_PREFIX) ? /^(\d+)-/.exec(name.slice(GO_TMP_PREFIX.length)) : null;
+    const text = goTmp ? goTmp[1]! : await readFile(join(root, name, OWNER_FILE), "utf8").catch(() => null);
     // Only a staging dir lacks its owner file, and only for the instant before it is written.
     if (text === null) continue;
     const owner = Number(text);
     if (owner === process.pid || (await isAlive(owner))) continue;
     await rm(join(root, name), { recursive: true, force: true });
-    removed++;
+    removed.push(`${goTmp ? "Go build dir" : "run dir"} ${join(root, name)} (harness ${owner} dead)`);
   }
   return removed;
 }

@@ -45,10 +45,30 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** `docker-init` is the runtime's own init; the other inits are part of `command`. */
   init: InitKind;
+  /**
+   * Run from an image the engine already has (the docker runtime only) instead of one
+   * assembled from `image`: that image is not changed. The gate (`image`'s only file) is
+   * bind-mounted beside its FIFO under GATE_DIR, and the image's user, working directory
+   * and environment apply as the engine applies them (`env` adds to it).
+   */
+  engineImage?: string;
 }
 
+/** Where the gate is inside a container built from an engine image: beside its FIFO. */
+export const INJECTED_GATE_PATH = `${GATE_DIR}/gate`;
+
 /** The gate's full argv: it blocks opening the FIFO, then execs `command`. */
-export const gateArgv = (command: string[]): string[] => [GATE_PATH, GATE_FIFO, "--", ...command];
+export const gateArgv = (command: string[], gatePath = GATE_PATH): string[] => [gatePath, GATE_FIFO, "--", ...command];
+
+/** What an engine image runs and as whom (its config), for targets the user names by image. */
+export interface EngineImageConfig {
+  id: string;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  user: string;
+  workingDir: string;
+}
 
 export interface ExitStatus {
   /** As the runtime reports it: docker and shells say 128+N for "killed by signal N". */
@@ -86,6 +106,12 @@ export interface Runtime {
   /** Throws a HarnessError naming the fix when this runtime cannot work here. */
   preflight(): Promise<void>;
   create(spec: ContainerSpec): Promise<Container>;
-  /** Removes what earlier harness processes left behind (they are dead); returns a count. */
-  sweep(): Promise<number>;
+  /** The config of an image the engine has; throws BAD_INPUT naming the image when it has none (docker only). */
+  inspectImage?(ref: string): Promise<EngineImageConfig>;
+  /**
+   * Removes what dead harnesses left in this runtime (containers, processes), never a live
+   * one's; returns what it removed, described. Shared debris (run dirs, tracefs) is
+   * removeDebris()'s in debris.ts, which calls this for every runtime.
+   */
+  removeDebris(): Promise<string[]>;
 }

@@ -1,6 +1,6 @@
-import type { ObserverName } from "../capture/observer.js";
+import type { Attachment, ObserverName } from "../capture/observer.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import type { ImageFile, InitKind } from "../runtime/runtime.js";
+import type { Container, ImageFile, InitKind } from "../runtime/runtime.js";
 
 /** A claim a scenario puts to the test (ids from docs/claims.md). */
 export interface Claim {
@@ -79,6 +79,22 @@ export interface ScenarioRender {
   runJson?(trials: TrialEvidence[], findings: Finding[]): Record<string, unknown>;
 }
 
+/** What a scenario's trial hooks may use: the running container, the attached observers, the trial's log. */
+export interface TrialHookContext<Req extends TrialRequest = TrialRequest> {
+  variant: Variant;
+  request: Req;
+  container: Container;
+  /** Host PIDs of the gate (the program, or its init, once released) and of PID 1. */
+  gatePid: number;
+  pid1: number;
+  /** The attachments of this trial's observer set, by observer name. */
+  attachments: Partial<Record<ObserverName, Attachment>>;
+  /** The trial's raw directory (extra captures go here, named by the scenario). */
+  dir: string;
+  /** Appends an event to runtime.jsonl (stamped now unless tNs is given): what the hook did, when. */
+  note(ev: string, fields: Record<string, unknown>, tNs?: string): Promise<void>;
+}
+
 export interface Scenario<Req extends TrialRequest = TrialRequest> {
   name: string;
   /** One line for `forensics list`. */
@@ -88,6 +104,8 @@ export interface Scenario<Req extends TrialRequest = TrialRequest> {
   claims: Claim[];
   /** go-probes/<probe> is the program under test. */
   probe: string;
+  /** Which of the user's own targets the scenario can run instead of its probe (`--binary`, `--image`). */
+  targets: ("binary" | "image")[];
   inits: InitKind[];
   defaultInits: InitKind[];
   observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };
@@ -103,6 +121,14 @@ export interface Scenario<Req extends TrialRequest = TrialRequest> {
   sends(request: Req): Send[];
   /** How long after the last send a still-running program counts as not having ended by it. */
   settleMs(request: Req): number;
+  /** Before the driver releases the gate (observers attached): e.g. gdb breakpoints. */
+  beforeRelease?(ctx: TrialHookContext<Req>): Promise<void>;
+  /**
+   * After the driver has sent everything, before the trial waits for the end: gdb
+   * checkpoints, `docker stop -t N`, a client request to the program… A hook's failure is a
+   * harness fault unless it records what happened as evidence and returns.
+   */
+  afterSends?(ctx: TrialHookContext<Req>): Promise<void>;
   /** Runs the trials of one variant, choosing each request from what earlier trials measured. */
   sweep(ctx: SweepContext<Req>): Promise<void>;
   render: ScenarioRender;

@@ -2,9 +2,10 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
 import { observerFor } from "../capture/observers.js";
+import { removeDebris } from "../debris.js";
 import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
-import { HarnessError, isHarnessError } from "../errors.js";
+import { HarnessError, toOutputFault } from "../errors.js";
 import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type Variant } from "../evidence/schemas.js";
 import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
 import { launchers } from "../probe/launchers.js";
@@ -12,6 +13,7 @@ import { createRuntime } from "../runtime/index.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
 import { ContainerPipeline } from "./container-pipeline.js";
+import { binaryTarget, imageTarget, probeTarget, type ResolvedTarget, type TargetChoice } from "./target.js";
 import { runTrial, startTrialContainer, type TrialContext } from "./trial.js";
 
 export interface RunOptions {
@@ -20,6 +22,8 @@ export interface RunOptions {
   inits: InitKind[];
   /** Go toolchains for the probe (GOTOOLCHAIN), one variant each; undefined stands for the host's. */
   go: (string | undefined)[];
+  /** What runs in the container: our probe (default), or the user's binary or image. */
+  target?: TargetChoice;
   /** Chosen values of the scenario's own axes; an axis not named here runs its defaults. */
   axes?: Record<string, string[]>;
   sweep: SweepOptions;
@@ -42,7 +46,15 @@ export interface RunResult {
 /** Plans variants, runs every trial, writes the bundle; a harness fault leaves it partial. */
 export async function runScenario(options: RunOptions): Promise<RunResult> {
   const { scenario } = options;
+  const choice = options.target ?? { kind: "probe" };
   const progress = options.onProgress ?? (() => {});
+  if (choice.kind !== "probe") {
+    if (!scenario.targets.includes(choice.kind)) throw new HarnessError("USAGE", `${scenario.name} runs only its own probe (no --${choice.kind})`);
+    if (options.go.some((g) => g !== undefined)) throw new HarnessError("USAGE", `--go builds our probe; a --${choice.kind} target is already built`);
+    if (choice.kind === "image" && options.inits.some((i) => i === "tini" || i === "dumb-init")) {
+      throw new HarnessError("USAGE", "--image runs the image unchanged: use --init none or docker-init (the engine's own)");
+    }
+  }
   for (const init of options.inits) {
     if (!scenario.inits.includes(init)) throw new HarnessError("USAGE", `${scenario.name} does not support --init ${init} (supported: ${scenario.inits.join(", ")})`);
     if (init === "docker-init" && options.runtime !== "docker") throw new HarnessError("USAGE", "--init docker-init needs --runtime docker (it is the engine's own --init)");
@@ -51,28 +63,34 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const runtime = createRuntime(options.runtime, launchers);
   progress({ kind: "step", message: `checking the ${runtime.kind} runtime` });
   await runtime.preflight();
-  const swept = await runtime.sweep();
-  if (swept > 0) progress({ kind: "step", message: `removed ${swept} leftover(s) of an earlier run that died` });
+  // Whatever runtime and observers a dead harness used, its debris goes before this run starts.
+  const removed = await removeDebris();
+  if (removed.length > 0) progress({ kind: "step", message: `removed ${removed.length} leftover(s) of an earlier run that died` });
   for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).needs();
 
-  const goNames = options.go.map((g) => g ?? "the host's Go");
-  progress({ kind: "step", message: `building probes (probe with ${goNames.join(", ")})` });
+  const goNames = choice.kind === "probe" ? options.go.map((g) => g ?? "the host's Go") : [];
+  progress({ kind: "step", message: `building probes${goNames.length ? ` (probe with ${goNames.join(", ")})` : ""}` });
   const onBuild = (message: string) => progress({ kind: "step", message });
   const [gate, driver, ...probes] = await Promise.all([
     buildProbe("gate", { onProgress: onBuild }),
     buildProbe("driver", { onProgress: onBuild }),
-    ...options.go.map((go) => buildProbe(scenario.probe, { go, onProgress: onBuild })),
+    ...(choice.kind === "probe" ? options.go.map((go) => buildProbe(scenario.probe, { go, onProgress: onBuild })) : []),
   ]);
+  const targets: { target: ResolvedTarget; go: string }[] =
+    choice.kind === "probe"
+      ? probes.map((p) => ({ target: probeTarget(p!.path), go: p!.goVersion }))
+      : [{ target: choice.kind === "binary" ? await binaryTarget(choice.path, choice.args) : await imageTarget(runtime, choice.image, choice.args), go: UNKNOWN_GO }];
 
   const axes = crossAxes(scenario, options.axes ?? {});
-  const variants: { variant: Variant; probe: string }[] = probes.flatMap((probe) =>
-    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go: probe!.goVersion, ...values }, probe: probe!.path }))),
+  const variants: { variant: Variant; target: ResolvedTarget }[] = targets.flatMap(({ target, go }) =>
+    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values }, target }))),
   );
-  const goVersions = probes.map((p) => p!.goVersion);
+  const goVersions = targets.map((t) => t.go);
   const params = {
     runtime: options.runtime,
     inits: options.inits,
     go: goVersions,
+    target: { kind: choice.kind, label: targets[0]!.target.label, shellForm: targets[0]!.target.shellForm, args: choice.kind === "probe" ? undefined : choice.args },
     axes: Object.fromEntries(Object.keys(scenario.axes).map((name) => [name, options.axes?.[name] ?? scenario.axes[name]!.defaults])),
     trials: options.sweep.trials,
     observe: options.sweep.observerSets.map(observerSetKey),
@@ -93,11 +111,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const pipelines = new Set<ContainerPipeline>();
   try {
     let n = 0;
-    for (const { variant, probe } of variants) {
-      const binaries = { gate: gate!.path, driver: driver!.path, probe };
-      const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries, scenario, variant, id));
+    for (const { variant, target } of variants) {
+      const binaries = { gate: gate!.path, driver: driver!.path };
+      const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, scenario, variant, id));
       pipelines.add(containers);
-      const ctx: TrialContext = { runId: bundle.runId, bundle, binaries, scenario, containers, afterSends: () => containers.prepare(trialId(n + 1)) };
+      const ctx: TrialContext = { runId: bundle.runId, bundle, binaries, scenario, target, containers, afterSends: () => containers.prepare(trialId(n + 1)) };
       await scenario.sweep({
         variant,
         sweep: options.sweep,
@@ -123,7 +141,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   } catch (err) {
     forgetBundle();
     // Once stopping, whatever failed did so because the shutdown pulled things away.
-    const reason = isShuttingDown() ? INTERRUPTED : isHarnessError(err) ? err.message : `internal error: ${String(err)}`;
+    const reason = isShuttingDown() ? INTERRUPTED : (toOutputFault(err)?.message ?? `internal error: ${String(err)}`);
     await bundle.finish({ trials, findings: [], host: await host(), reason }).catch(() => {});
     throw err;
   } finally {
@@ -147,3 +165,5 @@ function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record
 const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;
 
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
+/** The Go version of a user's target is what its build info says; until read, this. */
+const UNKNOWN_GO = "unknown";

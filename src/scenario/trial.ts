@@ -1,4 +1,3 @@
-import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { Attachment, ObserverName } from "../capture/observer.js";
@@ -11,12 +10,12 @@ import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { ContainerPipeline } from "./container-pipeline.js";
+import { locateProgram, type ResolvedTarget } from "./target.js";
 import type { Scenario, Send } from "./define.js";
 
 export interface TrialBinaries {
   gate: string;
   driver: string;
-  probe: string;
 }
 
 export interface TrialContext {
@@ -24,6 +23,7 @@ export interface TrialContext {
   bundle: BundleWriter;
   binaries: TrialBinaries;
   scenario: Scenario;
+  target: ResolvedTarget;
   /** Where the trial's container comes from and goes (see ContainerPipeline). */
   containers: ContainerPipeline;
   /** Called once the driver has sent everything: the next trial's container may start now. */
@@ -31,23 +31,21 @@ export interface TrialContext {
 }
 
 /** Creates and starts (gate blocked) the container of one trial of a variant. */
-export async function startTrialContainer(runtime: Runtime, runId: string, binaries: TrialBinaries, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
+export async function startTrialContainer(runtime: Runtime, runId: string, gate: string, target: ResolvedTarget, scenario: Scenario, variant: Variant, id: string): Promise<Container> {
   const init = variant.init as InitKind;
-  const target = scenario.target(variant);
+  const own = scenario.target(variant);
   const container = await runtime.create({
     runId,
     trialId: `${runId}-${id}`,
     image: {
-      files: [
-        { hostPath: binaries.gate, path: GATE_PATH },
-        { hostPath: binaries.probe, path: PROBE_PATH },
-        ...(await initFiles(init)),
-        ...target.files,
-      ],
+      files: target.engineImage
+        ? [{ hostPath: gate, path: GATE_PATH }]
+        : [{ hostPath: gate, path: GATE_PATH }, ...target.files, ...(await initFiles(init)), ...(target.kind === "probe" ? own.files : [])],
     },
-    command: initCommand(init, [PROBE_PATH, ...target.args]),
-    env: target.env,
+    command: initCommand(init, target.argv(own.args)),
+    env: own.env,
     init,
+    engineImage: target.engineImage,
   });
   try {
     await container.start();
@@ -58,8 +56,6 @@ export async function startTrialContainer(runtime: Runtime, runId: string, binar
   return container;
 }
 
-const PROBE_NAME = "probe";
-const PROBE_PATH = `/${PROBE_NAME}`;
 /** The driver gives up on a gate that never opens its FIFO after this long. */
 const DRIVER_OPEN_TIMEOUT_MS = 10_000;
 /** Beyond the last planned send, the driver may take this long before it counts as hung. */
@@ -87,29 +83,35 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const dir = await ctx.bundle.trialDir(variant, id);
   const runtimeLog = join(dir, RAW_FILES.runtime);
   const note = (ev: string, fields: Record<string, unknown>, tNs = nowNs()) =>
-    appendFile(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
+    ctx.bundle.appendRaw(runtimeLog, `${JSON.stringify({ t: "@T@", ev, ...fields }).replace('"@T@"', tNs)}\n`);
 
   await note("trial", { id, variant, request });
   const init = variant.init as InitKind;
   const container = await ctx.containers.take(id);
 
   const attached: Attachment[] = [];
+  const attachments: Partial<Record<ObserverName, Attachment>> = {};
   try {
     const gatePid = await container.gatePid();
-    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init });
+    const { kind, label, programPath, programName, shellForm } = ctx.target;
+    const programHostPath = await locateProgram(ctx.target, gatePid);
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target: { kind, label, programPath, programName, shellForm } });
     for (const name of request.observers as ObserverName[]) {
       const attachment = await observerFor(name).attach({
         gatePid,
         pid1: container.pid(),
-        programPath: `/proc/${gatePid}/root${PROBE_PATH}`,
+        programPath: programHostPath,
         signals: ctx.scenario.signals,
         dir,
         trialId: `${ctx.runId}-${id}`,
       });
       attached.push(attachment);
+      attachments[name] = attachment;
       await note("observer", { name, ...attachment.describe() });
     }
 
+    const hook = { variant, request, container, gatePid, pid1: container.pid(), attachments, dir, note };
+    await ctx.scenario.beforeRelease?.(hook);
     const sends = ctx.scenario.sends(request);
     await ctx.containers.quiet();
     const driver = await runDriver(ctx, container, gatePid, init, request, sends);
@@ -120,6 +122,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
       throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
     }
     if (driver.killError) throw new HarnessError("TRIAL_FAILED", `trial ${id}: the driver could not send the signal (${driver.killError}): PID 1 was gone before the offset`);
+    await ctx.scenario.afterSends?.(hook);
 
     const settleMs = ctx.scenario.settleMs(request);
     let status = await container.wait(settleMs);
@@ -133,8 +136,8 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
 
     for (const attachment of attached.splice(0)) await attachment.detach();
     const { stdout, stderr } = await container.logs();
-    await writeFile(join(dir, RAW_FILES.probe), stdout);
-    if (stderr) await writeFile(join(dir, "stderr.txt"), stderr);
+    await ctx.bundle.writeRaw(join(dir, RAW_FILES.probe), stdout);
+    if (stderr) await ctx.bundle.writeRaw(join(dir, "stderr.txt"), stderr);
   } finally {
     for (const attachment of attached) await attachment.detach().catch(() => {});
     ctx.containers.retire(container);
@@ -150,8 +153,8 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
   const probeTarget = request.observers.includes("strace")
     ? []
     : init === "tini" || init === "dumb-init"
-      ? ["-probe-child-of", String(container.pid()), "-probe-name", PROBE_NAME]
-      : ["-probe-pid", String(gatePid), "-probe-name", PROBE_NAME];
+      ? ["-probe-child-of", String(container.pid()), "-probe-name", ctx.target.programName]
+      : ["-probe-pid", String(gatePid), "-probe-name", ctx.target.programName];
   const lastUs = Math.max(0, ...sends.map((s) => s.atUs + ((s.count ?? 1) - 1) * (s.intervalUs ?? 0)));
   const timeoutMs = DRIVER_OPEN_TIMEOUT_MS + Math.ceil(lastUs / 1000) + DRIVER_SLACK_MS;
   const child = execa(

@@ -27,7 +27,7 @@ const Report = z
   })
   .strict();
 
-const CHECK_IDS = ["go", "static-build", "cross-build", "strace", "gdb", "ptrace", "pid-namespace", "docker", "tini", "dumb-init"];
+const CHECK_IDS = ["go", "static-build", "cross-build", "strace", "gdb", "ptrace", "pid-namespace", "docker", "tini", "dumb-init", "tracefs", "tracepoints", "uprobes"];
 
 const doctor = (args: string[], env: Record<string, string> = {}) =>
   execa(process.execPath, [join(root, "bin", "forensics.js"), "doctor", ...args], { cwd: root, env, reject: false, timeout: 120_000 });

@@ -9,7 +9,9 @@ import { mkdir, readdir, symlink } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CI, ensureBuilt, expectNoCompleteBundle, expectNothingLeft, expectOneErrorLine, GO_BIN_DIR, makeSandbox, runCli, type Sandbox } from "./cli.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { missingRoot, skipUnlessCI } from "../support/prereq.js";
+import { ensureBuilt, expectNoCompleteBundle, expectOneErrorLine, GO_BIN_DIR, makeSandbox, runCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -73,14 +75,23 @@ describe("strace missing", () => {
   });
 });
 
+describe("mkfifo missing", () => {
+  it("exits 69 with one line naming mkfifo and coreutils, and leaves nothing", async () => {
+    const sandbox = await makeSandbox();
+    const PATH = await pathWithout(sandbox, ["mkfifo"]);
+    const r = await runCli(["run", "sigterm-race", "--init", "none", "--strace", "off", "--offsets", "500000", "--out", sandbox.out], { sandbox, env: { PATH } });
+    expect(r.exitCode, r.stderr).toBe(69);
+    const line = expectOneErrorLine(r.stderr, { progress: true });
+    expect(line).toBe("forensics: mkfifo not found on PATH: install coreutils (apt-get install -y coreutils)");
+    await expectNoCompleteBundle(sandbox.out);
+    await expectNothingLeft({ pid: r.pid, sandbox });
+  });
+});
+
 describe("Go missing", () => {
   it("with no go on PATH and /usr/local/go hidden, exits 69 with one line naming Go", async (ctx) => {
     // Hiding /usr/local/go takes a private mount namespace: root and util-linux unshare.
-    const usable = process.getuid?.() === 0 && (await execa("unshare", ["--mount", "true"], { reject: false })).exitCode === 0;
-    if (!usable) {
-      expect(CI, "CI=true: this test needs root and unshare(1) to hide Go").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, missingRoot() ?? ((await execa("unshare", ["--mount", "true"], { reject: false })).exitCode === 0 ? null : "unshare(1) --mount, to hide Go"));
     const sandbox = await makeSandbox();
     const PATH = hostPath()
       .filter((d) => !existsSync(join(d, "go")))
@@ -101,10 +112,7 @@ describe("Go missing", () => {
   });
 
   it("with no go on PATH, falls back to /usr/local/go/bin/go and runs", async (ctx) => {
-    if (!existsSync(join(GO_BIN_DIR, "go"))) {
-      expect(CI, "CI=true: Go must be installed at /usr/local/go").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, existsSync(join(GO_BIN_DIR, "go")) ? null : "Go installed at /usr/local/go");
     const sandbox = await makeSandbox();
     const PATH = hostPath()
       .filter((d) => !existsSync(join(d, "go")))

@@ -9,10 +9,13 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
+import { execa } from "execa";
 import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { readBundle } from "../../src/bundle/read.js";
 import { LABELS } from "../../src/runtime/docker.js";
-import { CI, dockerReachable, ensureBuilt, expectNothingLeft, findLeftovers, makeSandbox, startCli, type RunningCli, type Sandbox } from "./cli.js";
+import { expectNothingLeft, findLeftovers } from "../support/leftovers.js";
+import { CI, dockerReachable, missingDocker, skipUnlessCI } from "../support/prereq.js";
+import { ensureBuilt, GO_BIN_DIR, makeSandbox, startCli, type RunningCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -101,13 +104,37 @@ describe("interrupting forensics run", () => {
   });
 
   it("SIGINT while the driver runs (docker): exit 130, containers removed", async (ctx) => {
-    if (!(await dockerReachable())) {
-      expect(CI, "CI=true: the Docker engine must be running").toBe(false);
-      ctx.skip();
-    }
+    skipUnlessCI(ctx, await missingDocker());
     const sandbox = await makeSandbox();
     const r = await interruptRun(sandbox, "SIGINT", ["--runtime", "docker", "--init", "none,docker-init"], { atDriver: true });
     await expectStoppedCleanly(sandbox, r, "SIGINT", true);
+  });
+});
+
+describe("interrupting a probe build", () => {
+  it("Ctrl-C (SIGINT to the process group) while go builds: exit 130, no Go work dir, no compiler left running", async () => {
+    const sandbox = await makeSandbox();
+    // An empty probe cache forces the builds; Go's own build cache stays the host's, so the
+    // compiler has little to do and the test little to wait for.
+    const { stdout: gocache } = await execa(join(GO_BIN_DIR, "go"), ["env", "GOCACHE"]);
+    const cli = startCli(["run", "sigterm-race", "--init", "none", "--strace", "off", "--out", sandbox.out], {
+      sandbox,
+      env: { XDG_CACHE_HOME: join(sandbox.dir, "cache"), GOCACHE: gocache.trim() },
+      timeout: 120_000,
+      // Its own process group, which the Ctrl-C below reaches whole, as a terminal's does.
+      wrap: ["setsid"],
+    });
+    onTestFinished(() => void cli.child.kill("SIGKILL"));
+    // go creates its work dir (go-build…) under GOTMPDIR, or TMPDIR without one.
+    const goWorkDirs = async () => (await readdir(sandbox.tmp, { recursive: true })).filter((p) => basename(p).startsWith("go-build"));
+    await waitFor("a Go work dir", cli, async () => (await goWorkDirs()).length > 0, 60_000);
+    process.kill(-cli.pid, "SIGINT");
+    const r = await cli.done;
+    expect(r.exitCode, r.stderr).toBe(130);
+    const reports = r.stderr.split("\n").filter((l) => l.startsWith("forensics: "));
+    expect(reports, r.stderr).toEqual([expect.stringMatching(/^forensics: SIGINT: stopping/)]);
+    expect(await goWorkDirs()).toEqual([]);
+    await expectNothingLeft({ pid: r.pid, sandbox });
   });
 });
 

@@ -9,7 +9,8 @@ import { SCENARIOS } from "../../scenarios/index.js";
 import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { readBundle } from "../../src/bundle/read.js";
 import { register as registerRun } from "../../src/cli/commands/run.js";
-import { bundlesIn, ensureBuilt, expectNothingLeft, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { bundlesIn, ensureBuilt, expectOneErrorLine, makeSandbox, runCli } from "./cli.js";
 
 beforeAll(ensureBuilt);
 

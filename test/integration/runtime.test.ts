@@ -2,7 +2,7 @@
 // missing prerequisite (Go, the Docker engine, namespaces) skips a runtime on a laptop and
 // fails it under CI=true, where a skip would hide that the runtime was never tested.
 
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,18 +10,19 @@ import { fileURLToPath } from "node:url";
 import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { isHarnessError } from "../../src/errors.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
+import { removeDebris } from "../../src/debris.js";
 import { createDockerRuntime, LABELS } from "../../src/runtime/docker.js";
 import { initCommand, initFiles } from "../../src/runtime/image.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
-import { isAlive, isGateBlocked, processesWithEnv } from "../../src/runtime/procfs.js";
+import { isAlive, isGateBlocked } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
-import { GATE_PATH, type Container, type InitKind, type Runtime, type RuntimeKind } from "../../src/runtime/runtime.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { missingRuntime, skipReason } from "../support/prereq.js";
+import { GATE_PATH, type Container, type InitKind, type RuntimeKind } from "../../src/runtime/runtime.js";
 
-const CI = process.env.CI === "true";
 const VICTIM = fileURLToPath(new URL("../fixtures/runtime/harness-victim.ts", import.meta.url));
 const VITE_NODE = fileURLToPath(new URL("../../node_modules/.bin/vite-node", import.meta.url));
 const docker = new Docker();
@@ -29,14 +30,6 @@ const docker = new Docker();
 // The probe waits NOTIFY_DELAY before signal.Notify; the driver signals well after that.
 const NOTIFY_DELAY = "50ms";
 const SIGNAL_AFTER_US = 300_000;
-
-async function unavailable(runtime: Runtime): Promise<string | null> {
-  if (CI) return null;
-  return runtime.preflight().then(
-    () => null,
-    (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
-  );
-}
 
 interface ProbeEvent {
   ev: string;
@@ -57,7 +50,7 @@ const cases: [RuntimeKind, InitKind[]][] = [
 
 describe.each(cases)("%s runtime", async (kind, inits) => {
   const runtime = createRuntime(kind, launchers);
-  const skipped = await unavailable(runtime);
+  const skipped = skipReason(await missingRuntime(runtime));
   const runId = `rt-${kind}-${process.pid}-${Date.now().toString(36)}`;
   let gate: BuiltProbe, probe: BuiltProbe, driver: BuiltProbe;
   let trials = 0;
@@ -79,17 +72,7 @@ describe.each(cases)("%s runtime", async (kind, inits) => {
   };
 
   /** Nothing of the run survives: no process, no container, no trial dir. */
-  const expectNoDebris = async () => {
-    const procs = (await processesWithEnv("FORENSICS_RUN")).filter((p) => p.value === runId);
-    expect(procs).toEqual([]);
-    if (kind === "docker") {
-      const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.run}=${runId}`] } });
-      expect(containers).toEqual([]);
-    }
-    const runDir = join(forensicsTmp(), runId);
-    const left = existsSync(runDir) ? readdirSync(runDir) : [];
-    expect(left.filter((name) => name !== "owner")).toEqual([]);
-  };
+  const expectNoDebris = () => expectNothingLeft({ runIds: [runId], docker: kind === "docker" });
 
   describe.skipIf(skipped !== null)(skipped ?? "available", () => {
     beforeAll(async () => {
@@ -188,7 +171,7 @@ describe.each(cases)("%s runtime", async (kind, inits) => {
       await expectNoDebris();
     });
 
-    it("sweeps what a SIGKILLed harness left behind", async () => {
+    it("removeDebris() removes what a SIGKILLed harness left behind", async () => {
       const victimRun = `${runId}-victim`;
       const victim = execa(VITE_NODE, [VICTIM, kind, victimRun, gate.path, probe.path], { reject: false });
       const line = await new Promise<string>((resolve, reject) => {
@@ -210,7 +193,8 @@ describe.each(cases)("%s runtime", async (kind, inits) => {
       }
       expect(existsSync(join(forensicsTmp(), victimRun))).toBe(true);
 
-      expect(await runtime.sweep()).toBeGreaterThanOrEqual(1);
+      // Whatever runtime the next run uses, one call removes it all.
+      expect((await removeDebris()).length).toBeGreaterThanOrEqual(1);
       expect(existsSync(join(forensicsTmp(), victimRun))).toBe(false);
       expect(await isAlive(started.pid)).toBe(false);
       if (kind === "docker") {

@@ -8,78 +8,85 @@ import { readBundle } from "../../src/bundle/read.js";
 import { analyseRaceTrial, type RaceTrial } from "../../scenarios/sigterm-race/analysis.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
+import { launchers } from "../../src/probe/launchers.js";
+import { createRuntime } from "../../src/runtime/index.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
-import { findLeftovers } from "../support/leftovers.js";
+import { missingRuntime, missingTool, skipReason, skipUnlessCI } from "../support/prereq.js";
+import { expectNothingLeft } from "../support/leftovers.js";
 
 // The scenario for real: real containers, strace, Go probe, driver. Nothing here states
 // what a verdict must be; it checks that each trial's outcome follows from what the
 // trial recorded, that every phase was hit, and that the bundle says the same as the live run.
 
-describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runtime", (runtime) => {
-  let out: string;
-  let result: RunResult;
-  let trials: RaceTrial[];
+describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runtime", async (runtime) => {
+  const missing = skipReason((await missingRuntime(createRuntime(runtime, launchers))) ?? (await missingTool("strace")));
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    let out: string;
+    let result: RunResult;
+    let trials: RaceTrial[];
 
-  beforeAll(async () => {
-    out = await mkdtemp(join(tmpdir(), "forensics-it-"));
-    result = await runScenario({
-      scenario: sigtermRace,
-      runtime,
-      inits: ["none", "tini", "dumb-init"],
-      go: [undefined],
-      sweep: { trials: 1, observerSets: [[], ["strace"]], options: {} },
-      outDir: out,
+    beforeAll(async () => {
+      out = await mkdtemp(join(tmpdir(), "forensics-it-"));
+      result = await runScenario({
+        scenario: sigtermRace,
+        runtime,
+        inits: ["none", "tini", "dumb-init"],
+        go: [undefined],
+        sweep: { trials: 1, observerSets: [[], ["strace"]], options: {} },
+        outDir: out,
+      });
+      trials = result.trials.map(analyseRaceTrial);
+    }, 240_000);
+
+    afterAll(async () => {
+      await runCleanups();
+      await rm(out, { recursive: true, force: true });
     });
-    trials = result.trials.map(analyseRaceTrial);
-  }, 240_000);
 
-  afterAll(async () => {
-    await runCleanups();
-    await rm(out, { recursive: true, force: true });
-  });
-
-  it("hits all three phases for every init, with and without strace", () => {
-    for (const init of ["none", "tini", "dumb-init"]) {
-      for (const strace of [false, true]) {
-        const phases = new Set(result.trials.filter((t) => t.variant.init === init && t.request.observers.includes("strace") === strace).map((t) => analyseRaceTrial(t).phase));
-        expect([...phases].sort(), `${init} strace=${strace}`).toEqual(expect.arrayContaining(["after-notify", "before-handler", "before-notify"]));
+    it("hits all three phases for every init, with and without strace", () => {
+      for (const init of ["none", "tini", "dumb-init"]) {
+        for (const strace of [false, true]) {
+          const phases = new Set(result.trials.filter((t) => t.variant.init === init && t.request.observers.includes("strace") === strace).map((t) => analyseRaceTrial(t).phase));
+          expect([...phases].sort(), `${init} strace=${strace}`).toEqual(expect.arrayContaining(["after-notify", "before-handler", "before-notify"]));
+        }
       }
-    }
-  });
+    });
 
-  it("gets the program's own exit after Notify and the init's or runtime's default before it", () => {
-    for (const t of trials) {
-      const init = result.trials.find((e) => e.id === t.trial)!.variant.init;
-      if (t.phase === "after-notify") expect([t.outcome, t.exitCode], t.trial).toEqual(["handled", 0]);
-      if (t.outcome === "lost") expect(t.exitCode, t.trial).toBe(137);
-      if (t.phase === "before-notify") {
-        expect(t.outcome, t.trial).toBe("runtime-default");
-        // Go's dieFromSignal as PID 1 falls back to exit(2); an init reports its child's SIGTERM death as 128+15.
-        expect(t.exitCode, t.trial).toBe(init === "none" ? 2 : 143);
-        if (t.strace) expect(t.probeEnd?.kind, t.trial).toBe(init === "none" ? "exited" : "killed");
+    it("gets the program's own exit after Notify and the init's or runtime's default before it", () => {
+      for (const t of trials) {
+        const init = result.trials.find((e) => e.id === t.trial)!.variant.init;
+        if (t.phase === "after-notify") expect([t.outcome, t.exitCode], t.trial).toEqual(["handled", 0]);
+        if (t.outcome === "lost") expect(t.exitCode, t.trial).toBe(137);
+        if (t.phase === "before-notify") {
+          expect(t.outcome, t.trial).toBe("runtime-default");
+          // Go's dieFromSignal as PID 1 falls back to exit(2); an init reports its child's SIGTERM death as 128+15.
+          expect(t.exitCode, t.trial).toBe(init === "none" ? 2 : 143);
+          if (t.strace) expect(t.probeEnd?.kind, t.trial).toBe(init === "none" ? "exited" : "killed");
+        }
       }
-    }
-  });
+    });
 
-  it("writes a complete bundle whose raw captures rebuild the same evidence and findings", async () => {
-    const bundle = await readBundle(result.bundle);
-    expect(bundle.manifest.status).toBe("complete");
-    expect(bundle.manifest.runId).toBe(basename(result.bundle));
-    expect(bundle.evidence.trials).toEqual(result.trials);
-    const rebuilt = await loadRawTrials(result.bundle);
-    expect(rebuilt).toEqual(result.trials);
-    const findings = result.variants.flatMap((v) => sigtermRace.analyse(v, rebuilt.filter((t) => t.variant.init === v.init)));
-    expect(findings).toEqual(bundle.findings.findings);
-    expect(JSON.parse(await readFile(join(result.bundle, "findings.json"), "utf8")).findings).toHaveLength(9);
-  });
+    it("writes a complete bundle whose raw captures rebuild the same evidence and findings", async () => {
+      const bundle = await readBundle(result.bundle);
+      expect(bundle.manifest.status).toBe("complete");
+      expect(bundle.manifest.runId).toBe(basename(result.bundle));
+      expect(bundle.evidence.trials).toEqual(result.trials);
+      const rebuilt = await loadRawTrials(result.bundle);
+      expect(rebuilt).toEqual(result.trials);
+      const findings = result.variants.flatMap((v) => sigtermRace.analyse(v, rebuilt.filter((t) => t.variant.init === v.init)));
+      expect(findings).toEqual(bundle.findings.findings);
+      expect(JSON.parse(await readFile(join(result.bundle, "findings.json"), "utf8")).findings).toHaveLength(9);
+    });
 
-  it("leaves nothing behind", async () => {
-    expect(await findLeftovers(basename(result.bundle), { docker: runtime === "docker" })).toEqual([]);
+    it("leaves nothing behind", async () => {
+      await expectNothingLeft({ runIds: [basename(result.bundle)], docker: runtime === "docker" });
+    });
   });
 });
 
 describe("sigterm-race with another Go toolchain (--go)", () => {
-  it("builds the probe with GOTOOLCHAIN and records what that runtime did", async () => {
+  it("builds the probe with GOTOOLCHAIN and records what that runtime did", async (ctx) => {
+    skipUnlessCI(ctx, (await missingRuntime(createRuntime("namespace", launchers))) ?? (await missingTool("strace")));
     const out = await mkdtemp(join(tmpdir(), "forensics-it-go-"));
     try {
       const result = await runScenario({

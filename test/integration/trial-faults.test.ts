@@ -3,31 +3,30 @@
 // trial must fail as a harness fault (TRIAL_FAILED) with one line carrying the exec error,
 // and leave nothing running. A missing runtime skips on a laptop and fails under CI=true.
 
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { BundleWriter } from "../../src/bundle/write.js";
-import { HarnessError, isHarnessError } from "../../src/errors.js";
+import { HarnessError } from "../../src/errors.js";
 import type { Variant } from "../../src/evidence/schemas.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
 import { runCleanups } from "../../src/runtime/cleanup.js";
-import { LABELS } from "../../src/runtime/docker.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
-import { processesWithEnv } from "../../src/runtime/procfs.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { ContainerPipeline } from "../../src/scenario/container-pipeline.js";
+import { probeTarget } from "../../src/scenario/target.js";
 import { runTrial, startTrialContainer, type TrialContext } from "../../src/scenario/trial.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { missingRuntime, skipReason } from "../support/prereq.js";
 
-const CI = process.env.CI === "true";
 
 describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec its program (%s runtime)", async (kind) => {
   const runtime = createRuntime(kind, launchers);
-  const unavailable = CI ? null : await runtime.preflight().then(() => null, (err: unknown) => (isHarnessError(err) ? err.message : String(err)));
+  const unavailable = skipReason(await missingRuntime(runtime));
   let scratch: string;
   let gate: BuiltProbe;
   let driver: BuiltProbe;
@@ -40,9 +39,9 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     const variant: Variant = { runtime: kind, init: "none", go: gate.goVersion };
     const bundle = await BundleWriter.create(join(scratch, "out"), "trial-faults", {}, [variant]);
     runIds.push(bundle.runId);
-    const all = { ...binaries, driver: driver.path };
-    const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, all, sigtermRace, variant, id));
-    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: all, scenario: sigtermRace, containers, afterSends: () => {} };
+    const target = probeTarget(binaries.probe);
+    const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, sigtermRace, variant, id));
+    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: { gate: binaries.gate, driver: driver.path }, scenario: sigtermRace, target, containers, afterSends: () => {} };
     const started = Date.now();
     const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, observers: strace ? ["strace"] : [], intent: "test" }).then(
       () => null,
@@ -54,25 +53,10 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     const fault = err as HarnessError;
     expect(fault.code, fault.message).toBe("TRIAL_FAILED");
     expect(fault.message).not.toMatch(/\n/);
-    await expectNothingLeft(bundle.runId);
+    // No process, container, tracer or trial dir of the run survives the failed trial; the
+    // run dir itself (with its owner file) goes when this process exits.
+    await expectNothingLeft({ pid: process.pid, runIds: [bundle.runId], docker: kind === "docker" });
     return fault;
-  };
-
-  /** No process, container, tracer or trial dir of the run survives the failed trial. */
-  const expectNothingLeft = async (runId: string) => {
-    const left: string[] = [];
-    for (const p of await processesWithEnv("FORENSICS_RUN")) if (p.value === runId) left.push(`process ${p.pid}`);
-    for (const p of await processesWithEnv("FORENSICS_OWNER")) if (p.value === String(process.pid)) left.push(`process ${p.pid} (ours)`);
-    if (kind === "docker") {
-      for (const c of await new Docker().listContainers({ all: true, filters: { label: [`${LABELS.run}=${runId}`] } })) left.push(`container ${c.Id.slice(0, 12)}`);
-    }
-    for (const pid of (await readdir("/proc")).filter((d) => /^\d+$/.test(d))) {
-      const argv = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0");
-      if (argv.some((a) => a.includes(runId))) left.push(`process ${pid}: ${argv.join(" ")}`);
-    }
-    // The run dir itself (with its owner file) goes when this process exits; trial dirs go with their trial.
-    for (const name of await readdir(join(forensicsTmp(), runId)).catch((): string[] => [])) if (name !== "owner") left.push(`trial dir ${name}`);
-    expect(left).toEqual([]);
   };
 
   describe.skipIf(unavailable !== null)(unavailable ?? "available", () => {

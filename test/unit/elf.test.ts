@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildProbe, resolveProbesDir } from "../../src/probe/build.js";
-import { EM_AARCH64, EM_X86_64, hasDwarf, hasInterpreter, parseElfHeader, readElfMachine, readSectionNames } from "../../src/probe/elf.js";
+import { planGoUprobes } from "../../src/capture/kernel-uprobes.js";
+import { EM_AARCH64, EM_X86_64, fileOffsetOfAddress, findSymbols, hasDwarf, hasInterpreter, parseElfHeader, readElfMachine, readSectionNames } from "../../src/probe/elf.js";
 import { makeGoEnv, readGoEnv, resolveGoBinary } from "../../src/probe/go-toolchain.js";
 
 // Real binaries only: the gate as forensics builds it (static Go), the host's /bin/ls
@@ -71,5 +72,55 @@ describe("readSectionNames / hasDwarf", () => {
     expect(hasDwarf(gate)).toBe(true);
     expect(hasDwarf(await goTestdata("zdebug-test-gcc484-x86-64.obj"))).toBe(true);
     expect(hasDwarf(await readFile("/bin/ls"))).toBe(false);
+  });
+});
+
+describe("findSymbols / fileOffsetOfAddress", () => {
+  it("finds symbols and their file offsets as readelf -sW / -lW show them (64-bit)", async () => {
+    const exec = await goTestdata("gcc-amd64-linux-exec");
+    // readelf -sW: main 0x400498 size 27, __DTOR_LIST__ 0x600698; -lW: LOAD 0x000000 → 0x400000, LOAD 0x000688 → 0x600688 (filesz 0x210)
+    const syms = findSymbols(exec, ["main", "__DTOR_LIST__", "no_such_symbol"]);
+    expect([...syms.keys()].sort()).toEqual(["__DTOR_LIST__", "main"]);
+    expect(syms.get("main")).toEqual({ name: "main", value: 0x400498, size: 27 });
+    expect(fileOffsetOfAddress(exec, 0x400498)).toBe(0x498);
+    expect(fileOffsetOfAddress(exec, syms.get("__DTOR_LIST__")!.value)).toBe(0x698);
+    // .bss starts where the RW segment's file bytes end: no file offset.
+    expect(fileOffsetOfAddress(exec, 0x600898)).toBeNull();
+  });
+
+  it("reads 32-bit symbol tables and program headers", async () => {
+    const exec386 = await goTestdata("gcc-386-freebsd-exec");
+    // readelf -sW: main 0x080484f8 size 46, __progname 0x080495fc, environ 0x080496f0 (.bss)
+    const syms = findSymbols(exec386, ["main", "__progname", "environ"]);
+    expect(syms.get("main")).toEqual({ name: "main", value: 0x080484f8, size: 46 });
+    expect(fileOffsetOfAddress(exec386, 0x080484f8)).toBe(0x4f8);
+    expect(fileOffsetOfAddress(exec386, syms.get("__progname")!.value)).toBe(0x5fc);
+    expect(fileOffsetOfAddress(exec386, syms.get("environ")!.value)).toBeNull();
+  });
+
+  it("finds the Go runtime's signal functions in a probe, at offsets holding their code", async () => {
+    const syms = findSymbols(gate, ["runtime.sighandler", "runtime.sigsend", "runtime.setsig"]);
+    expect(syms.size).toBe(3);
+    for (const sym of syms.values()) {
+      const offset = fileOffsetOfAddress(gate, sym.value)!;
+      // A static Go binary maps its text 1:1 from file offset 0 at 0x400000 (amd64) / 0x10000 (arm64).
+      expect(offset).toBe(sym.value - (process.arch === "arm64" ? 0x10000 : 0x400000));
+    }
+  });
+
+  it("plans no uprobes for a binary without a symbol table, and says why", async () => {
+    const plan = planGoUprobes(await readFile("/bin/ls"), "/bin/ls", "forensics_1_0", "amd64");
+    expect(plan.uprobes).toEqual([]);
+    expect(plan.note).toMatch(/has no symbol table \(built with -s -w/);
+  });
+
+  it("plans one uprobe per Go runtime function the binary has, with Go's register ABI for the arguments", () => {
+    const plan = planGoUprobes(gate, "/proc/1/root/probe", "forensics_1_0", "amd64");
+    // The gate never imports os/signal: the linker left those functions out.
+    expect(plan.note).toBe("no uprobe for os/signal.process, os/signal.Notify: not in /proc/1/root/probe's symbol table");
+    expect(plan.uprobes.map((u) => u.fn)).toEqual(["runtime.sighandler", "runtime.sigsend", "runtime.dieFromSignal", "runtime.setsig"]);
+    const sighandler = plan.uprobes.find((u) => u.fn === "runtime.sighandler")!;
+    expect(sighandler).toMatchObject({ group: "forensics_1_0", event: "sighandler", binary: "/proc/1/root/probe", fetch: ["sig=%ax:u32"] });
+    expect(plan.uprobes.find((u) => u.fn === "os/signal.process")).toBeUndefined();
   });
 });

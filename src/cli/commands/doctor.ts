@@ -9,7 +9,7 @@ const NOT_READY_EXIT = 69;
 export function register(program: Command): void {
   program
     .command("doctor")
-    .description("check this host for what scenarios need: Go, static and cross builds, strace, gdb, ptrace, PID namespaces, Docker, tini, dumb-init")
+    .description("check this host for what scenarios need: Go, static and cross builds, strace, gdb, ptrace, PID namespaces, Docker, tini, dumb-init, tracefs and uprobes")
     .option("--json", "print one JSON object {ok, defaultRuntimeReady, checks: [{id, title, ok, detail, fix?, blocks}]}")
     .addHelpText(
       "after",

@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { parseStraceFile } from "../../capture/strace-file.js";
 import { HarnessError } from "../../errors.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
+import { registerParseGdb } from "./parse-gdb.js";
+import { registerParseKernel } from "./parse-kernel.js";
 
 const EXAMPLES = `
 Examples:
@@ -30,6 +32,8 @@ export function register(program: Command): void {
       if (options.json === true) await printJson(files);
       else await printFailureTable(files);
     });
+  registerParseKernel(parse);
+  registerParseGdb(parse);
 }
 
 async function printJson(files: string[]): Promise<void> {

@@ -3,6 +3,7 @@ import { findScenario, SCENARIOS } from "../../../scenarios/index.js";
 import { OBSERVER_NAMES, parseObserverSets, type ObserverName } from "../../capture/observer.js";
 import { OBSERVERS } from "../../capture/observers.js";
 import { HarnessError } from "../../errors.js";
+import { parseGoVersionFlag } from "../../probe/go-toolchain.js";
 import { runScenario } from "../../scenario/run.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
@@ -133,11 +134,11 @@ function parseAxisValues(name: string, value: string, known: readonly string[]):
   return [...new Set(values)];
 }
 
-/** `host` stands for the host's Go (undefined: no GOTOOLCHAIN). */
+/** `host` stands for the host's Go (undefined: no GOTOOLCHAIN); every other entry must name a Go release forensics can build with. */
 function parseGoList(value: string): (string | undefined)[] {
   const versions = value.split(",").map((s) => s.trim());
-  if (versions.some((v) => v === "")) throw new InvalidArgumentError(`expected comma-separated Go versions or host, got "${value}"`);
-  return [...new Set(versions)].map((v) => (v === "host" ? undefined : v));
+  if (versions.some((v) => v === "")) throw new InvalidArgumentError(`expected comma-separated Go releases or host, got "${value}"`);
+  return [...new Set(versions.map((v) => (v === "host" ? undefined : parseGoVersionFlag(v))))];
 }
 
 // Digits only: Number() would take "", "0x10" and "1e3" as numbers.

@@ -1,0 +1,124 @@
+import { constants } from "node:fs";
+import { access, open, stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { HarnessError } from "../errors.js";
+import { EM_AARCH64, EM_X86_64, parseElfHeader } from "../probe/elf.js";
+import { sharedLibraries } from "../runtime/image.js";
+import type { ImageFile, Runtime } from "../runtime/runtime.js";
+
+// docs/design.md's "target": what runs in the container — one of our probes, or the user's own
+// program (`--binary PATH`) or image (`--image IMAGE`). A target says which files the
+// container holds beside the gate, what argv the gate execs, and where the program sits
+// inside, so observers can find it; the image itself is never changed.
+
+export type TargetChoice =
+  | { kind: "probe" }
+  | { kind: "binary"; path: string; args: string[] }
+  | { kind: "image"; image: string; args: string[] };
+
+export interface ResolvedTarget {
+  kind: TargetChoice["kind"];
+  /** How the manifest and summaries name it: the probe, the binary's host path, the image. */
+  label: string;
+  /** Files placed in an assembled image beside the gate (the program and its libraries). */
+  files: ImageFile[];
+  /** The engine image to run instead of an assembled one. */
+  engineImage?: string;
+  /** The program's argv; a probe's own arguments come from the scenario. */
+  argv(probeArgs: string[]): string[];
+  /** The program's path inside the container, as it is exec'd (a bare name is looked up in PATH). */
+  programPath: string;
+  /** The container's PATH, for a bare program name. */
+  searchPath: string;
+  /** Its process name (comm: the basename, cut at 15 bytes by the kernel). */
+  programName: string;
+  /** A shell-form entrypoint (`/bin/sh -c …`): PID 1 is a shell, not the program. */
+  shellForm: boolean;
+}
+
+const PROBE_PATH = "/probe";
+const TARGET_DIR = "/target";
+/** The PATH the engine gives a container whose image sets none. */
+const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+const HOST_MACHINE: Record<string, number> = { x64: EM_X86_64, arm64: EM_AARCH64 };
+
+/** Our probe, built by the caller. */
+export function probeTarget(probeHostPath: string): ResolvedTarget {
+  return {
+    kind: "probe",
+    label: "probe",
+    files: [{ hostPath: probeHostPath, path: PROBE_PATH }],
+    argv: (probeArgs) => [PROBE_PATH, ...probeArgs],
+    programPath: PROBE_PATH,
+    searchPath: DEFAULT_PATH,
+    programName: "probe",
+    shellForm: false,
+  };
+}
+
+/** A Linux executable of the user's, copied into the assembled image with the libraries it links. */
+export async function binaryTarget(hostPath: string, args: string[]): Promise<ResolvedTarget> {
+  const path = resolve(hostPath);
+  const st = await stat(path).catch(() => null);
+  if (st === null || !st.isFile()) throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: no such file`);
+  await access(path, constants.X_OK).catch(() => {
+    throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: not executable (chmod +x it)`);
+  });
+  const head = Buffer.alloc(64);
+  const fh = await open(path, "r");
+  try {
+    await fh.read(head, 0, 64, 0);
+  } finally {
+    await fh.close();
+  }
+  const elf = parseElfHeader(head);
+  if (elf === null) throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: not an ELF executable (a script needs its interpreter: run it from an image with --image)`);
+  if (elf.machine !== HOST_MACHINE[process.arch]) throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: built for ELF machine ${elf.machine}, this host runs ${process.arch}`);
+  const inside = `${TARGET_DIR}/${basename(path)}`;
+  return {
+    kind: "binary",
+    label: path,
+    files: [{ hostPath: path, path: inside }, ...(await sharedLibraries(path))],
+    argv: () => [inside, ...args],
+    programPath: inside,
+    searchPath: DEFAULT_PATH,
+    programName: basename(path).slice(0, 15),
+    shellForm: false,
+  };
+}
+
+/** An image the engine has, run as the engine would run it (its entrypoint and cmd; `args` replace the cmd). */
+export async function imageTarget(runtime: Runtime, image: string, args: string[]): Promise<ResolvedTarget> {
+  if (!runtime.inspectImage) throw new HarnessError("USAGE", `--image runs an image of the Docker engine: add --runtime docker (or use --binary with the namespace runtime)`);
+  const config = await runtime.inspectImage(image);
+  const argv = [...config.entrypoint, ...(args.length > 0 ? args : config.cmd)];
+  if (argv.length === 0) throw new HarnessError("BAD_INPUT", `image ${image} has neither an entrypoint nor a cmd: name the program after --`);
+  return {
+    kind: "image",
+    label: image,
+    files: [],
+    engineImage: config.id,
+    argv: () => argv,
+    programPath: argv[0]!,
+    searchPath: config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH,
+    programName: basename(argv[0]!).slice(0, 15),
+    shellForm: isShellForm(argv),
+  };
+}
+
+/** `sh -c …`, `/bin/sh -c …`, `/bin/bash -c …`: what Docker's shell form produces. */
+export const isShellForm = (argv: string[]): boolean => /(^|\/)(ba|da|a)?sh$/.test(argv[0] ?? "") && argv[1] === "-c";
+
+/**
+ * The host path of the program inside a running container, through its root
+ * (/proc/PID/root/…), as the gate's PATH lookup finds it; null when it is not there.
+ */
+export async function locateProgram(target: ResolvedTarget, pid: number): Promise<string | null> {
+  const root = `/proc/${pid}/root`;
+  const candidates = target.programPath.includes("/") ? [target.programPath] : target.searchPath.split(":").filter(Boolean).map((dir) => `${dir}/${target.programPath}`);
+  for (const candidate of candidates) {
+    const found = await stat(`${root}${candidate.startsWith("/") ? "" : "/"}${candidate}`).catch(() => null);
+    if (found?.isFile()) return `${root}${candidate.startsWith("/") ? "" : "/"}${candidate}`;
+  }
+  return null;
+}
