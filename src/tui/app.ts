@@ -20,6 +20,8 @@ export interface AppOptions {
   output?: NodeJS.WritableStream;
   /** Overrides $TERM (tests, fallbacks). */
   terminal?: string;
+  /** Called after each key's redraw with how long handling and drawing took (the bench's probe). */
+  onFrame?: (key: string, ms: number) => void;
 }
 
 const COLOR: Record<Style, string> = {
@@ -208,8 +210,10 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
       resolve();
     };
     screen.on("keypress", (ch: string | undefined, key: { full?: string; name?: string } | undefined) => {
+      const started = performance.now();
       const k = normalizeKey(ch, key?.full ?? key?.name ?? "");
-      if (k === "") return;
+      // blessed reports Enter twice (return, then enter): act on one.
+      if (k === "" || k === "return") return;
       if (k === "M" && !session.prompt) {
         mouse = !mouse;
         if (mouse) screen.program.enableMouse();
@@ -231,6 +235,7 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
         screen.program.write(osc52(effect.markdown));
       }
       draw();
+      options.onFrame?.(k, performance.now() - started);
       schedule();
     });
     if (mouse) {

@@ -70,8 +70,8 @@ export function causalEventsOf(source: RecordSource, index: number, r: AnyRecord
       if (sc === "kill" || sc === "tkill" || sc === "tgkill") {
         const sig = signalNameOf(r);
         if (sig === "0" || sig === null) return [];
-        const t = Number(args[sc === "tgkill" ? 1 : 0]);
-        return ev("send", at(ts), { sig, target: Number.isInteger(t) && t > 1 ? t : null, failed: r.errno !== null, label: `[${pid}] ${sc}(${args.join(", ")}) = ${String(r.ret)}${r.errno ? ` ${String(r.errno)}` : ""}` });
+        // The pid argument is in the sender's pid namespace (a container's "6"), not the host's: no target.
+        return ev("send", at(ts), { sig, target: null, failed: r.errno !== null, label: `[${pid}] ${sc}(${args.join(", ")}) = ${String(r.ret)}${r.errno ? ` ${String(r.errno)}` : ""}` });
       }
       // An init waiting in sigtimedwait (tini, dumb-init) takes the signal when the call returns it.
       if ((sc === "rt_sigtimedwait" || sc === "sigwaitinfo") && /^\d+$/.test(String(r.ret)) && ts !== null) {
@@ -157,7 +157,9 @@ export function causalChain(trial: TrialEvidence, source: RecordSource, index: n
   const r = recordOf(trial, source, index);
   if (!r) return [];
   const mine = causalEventsOf(source, index, r, trial.originUs);
-  if (r.kind === "syscall" && r.resumed === true && num(r.tsUs) !== null && num(r.durationUs) !== null) {
+  // A call that is itself a signal moment (tini's rt_sigtimedwait, a resumed kill) is in its signal's chain.
+  const signalled = mine.some((e) => e.sig !== null);
+  if (!signalled && r.kind === "syscall" && r.resumed === true && num(r.tsUs) !== null && num(r.durationUs) !== null) {
     const at = num(r.tsUs)! - trial.originUs;
     const hop: CausalEvent = { stage: "resumed", source, index, atUs: at + num(r.durationUs)!, sig: null, pid: num(r.pid), target: null, label: `[${String(r.pid)}] <… ${String(r.syscall)} resumed> = ${String(r.ret)}` };
     return withLatency([{ ...hop, stage: "send", atUs: at, label: `[${String(r.pid)}] ${String(r.syscall)}(…) <unfinished …>` }, hop]).map((h, i) => (i === 0 ? { ...h, stage: "resumed" } : h));
@@ -205,9 +207,10 @@ export function causalChain(trial: TrialEvidence, source: RecordSource, index: n
       hops.push(e);
       target = e.target ?? target;
       stage = order;
-    } else if ((e.stage === "send" || e.stage === "generate") && !e.failed && exited.size === 0 && stage >= ORDER.indexOf("deliver") && target !== null && e.pid !== null && group(e.pid) === group(target)) {
+    } else if ((e.stage === "send" || e.stage === "generate") && !e.failed && exited.size === 0 && stage >= ORDER.indexOf("generate") && target !== null && e.pid !== null && group(e.pid) === group(target)) {
       // Forwarded: the receiver (an init) sends it on; the chain follows it to its new target.
-      hops.push({ ...e, label: `${e.label} (forwarded)` });
+      const self = e.target !== null && group(e.target) === group(target);
+      hops.push({ ...e, label: `${e.label} (${self ? "re-raised" : "forwarded"})` });
       target = e.stage === "generate" ? e.target : null;
       stage = order;
     } else if (order > ORDER.indexOf("generate") && inTarget && (order > stage || (order === stage && e.source !== hops[hops.length - 1]!.source))) {

@@ -129,8 +129,20 @@ export class ReplaySession {
     return m;
   }
 
+  /** The chain being followed with l/h: it stays the one shown while the cursor is on one of its hops. */
+  #activeChain: { trialPos: number; hops: Hop[] } | null = null;
+  /** Which hop of the active chain the cursor is on (one record can be two hops: a call and its resume). */
+  #hopIndex: number | null = null;
+
   /** The chain through the cursor's record (empty when it is part of none). */
   chain(row = this.cursorRow): Hop[] {
+    const ix = this.index;
+    const active = this.#activeChain;
+    if (active && active.trialPos === this.trialPos && active.hops.some((h) => ix.rowOf(h.source, h.index) === row || (h.stage === "resumed" && rowAtTime(ix, h.atUs) === row))) return active.hops;
+    return this.#chainFrom(row);
+  }
+
+  #chainFrom(row: number): Hop[] {
     const ix = this.index;
     if (row >= ix.n) return [];
     const r = this.record(row);
@@ -368,19 +380,24 @@ export class ReplaySession {
       this.message = "no causal chain through this record";
       return;
     }
+    this.#activeChain = { trialPos: this.trialPos, hops: chain };
     const ix = this.index;
-    const here = chain.findIndex((h) => ix.rowOf(h.source, h.index) === this.cursorRow && (h.stage !== "resumed" || h === chain[0]));
+    const rowOfHop = (h: Hop, i: number) => (h.stage === "resumed" && i > 0 ? rowAtTime(ix, h.atUs) : ix.rowOf(h.source, h.index));
+    const atHop = this.#hopIndex ?? -1;
+    const here = atHop >= 0 && rowOfHop(chain[atHop]!, atHop) === this.cursorRow ? atHop : chain.findIndex((h, i) => rowOfHop(h, i) === this.cursorRow);
     const next = chain[here + (forward ? 1 : -1)];
     if (here < 0 || !next) {
       this.message = forward ? "end of the chain" : "start of the chain";
       return;
     }
     // A resume lives inside its call's record: go to where the timeline was at that instant.
-    const row = next.stage === "resumed" && ix.rowOf(next.source, next.index) === this.cursorRow ? rowAtTime(ix, next.atUs) : ix.rowOf(next.source, next.index);
+    const nextAt = here + (forward ? 1 : -1);
+    const row = rowOfHop(next, nextAt);
     if (row < 0) {
       this.message = "that hop has no timeline row";
       return;
     }
+    this.#hopIndex = nextAt;
     this.jumpTo(row, this.trialPos, `${next.stage}${next.latencyUs !== null ? ` +${next.latencyUs}µs` : ""}: ${next.label}`);
   }
 

@@ -54,8 +54,9 @@ export function headerLines(s: ReplaySession, width: number): Line[] {
   const axes = variantAxes(t.variant).map(([k, v]) => ` ${k}=${v ?? "unset"}`).join("");
   const line1: Line = [
     { text: " forensics replay ", style: "title" },
+    // First, so no width can cut it off.
+    ...(s.data.partial !== null ? [{ text: " " }, { text: ` PARTIAL: ${s.data.partial} `, style: "partial" as const }] : []),
     { text: ` ${m.scenario} · ${m.runId}` },
-    ...(s.data.partial !== null ? [{ text: " ", style: undefined }, { text: ` PARTIAL: ${s.data.partial} `, style: "partial" as const }] : []),
   ];
   const verdicts: Line = s.variantFindings.flatMap((f) => [{ text: " " }, { text: `${f.claim}${VERDICT[f.verdict]?.short ?? "?"}`, style: VERDICT[f.verdict]?.style }]);
   const line2: Line = [
@@ -188,8 +189,9 @@ export function detailLines(s: ReplaySession, raw: RawLocator, width: number): L
   if (chain.length > 0) {
     out.push([{ text: `causal chain (${chain.length} hops; l/h follow)`, style: "bold" }]);
     let marked = false;
-    for (const h of chain) {
-      const here: boolean = !marked && ix.rowOf(h.source, h.index) === row;
+    for (const [i, h] of chain.entries()) {
+      const hopRow = h.stage === "resumed" && i > 0 ? rowAtTime(ix, h.atUs) : ix.rowOf(h.source, h.index);
+      const here: boolean = !marked && hopRow === row;
       marked ||= here;
       out.push([{ text: `${here ? "▶" : " "} ${fit(h.stage, 8)} ${formatUs(h.atUs).padStart(11)} ${h.latencyUs === null ? "".padStart(10) : `Δ${formatUs(h.latencyUs)}`.padStart(10)} `, style: here ? "bold" : "dim" }, { text: escapeText(`${h.source}: ${h.label}`) }]);
     }
