@@ -174,14 +174,27 @@ export function causalChain(trial: TrialEvidence, source: RecordSource, index: n
   if (!start) return [];
   const group = (p: number | null): number | null => (p === null ? null : groups.get(p) ?? p);
 
-  // The episode's root: the latest send (or generate) of this signal at or before the start;
-  // for an exit, of whichever signal was sent last before it.
-  let root: CausalEvent = start;
-  if (start.stage !== "send") {
+  // The episode's root: the latest send (or generate) of this signal at or before the start
+  // (for an exit, of whichever signal was sent last before it); then back through forwards
+  // (an init sending on what it got) and from a generate to the send that caused it.
+  const before = (at: CausalEvent, pred: (e: CausalEvent) => boolean): CausalEvent | null => {
+    let found: CausalEvent | null = null;
     for (const e of events) {
-      if (e.atUs > start.atUs) break;
-      if ((start.sig === null || e.sig === start.sig) && (e.stage === "send" || (e.stage === "generate" && root.stage !== "send"))) root = e;
+      if (e.atUs > at.atUs) break;
+      if (!(e.source === at.source && e.index === at.index) && pred(e)) found = e;
     }
+    return found;
+  };
+  const isSend = (e: CausalEvent) => e.stage === "send" || e.stage === "generate";
+  let root: CausalEvent = isSend(start) ? start : (before(start, (e) => isSend(e) && (start.sig === null || e.sig === start.sig)) ?? start);
+  for (let guard = 0; guard < 8; guard++) {
+    const sigOfRoot = root.sig;
+    const r0 = root;
+    const cause =
+      (r0.stage === "generate" ? before(r0, (e) => e.stage === "send" && e.sig === sigOfRoot && !e.failed && (e.target === null || r0.target === null || e.target === r0.target) && r0.atUs - e.atUs < 1_000_000) : null) ??
+      (r0.pid !== null ? before(r0, (e) => isSend(e) && e.sig === sigOfRoot && e.target !== null && group(e.target) === group(r0.pid)) : null);
+    if (!cause) break;
+    root = cause;
   }
   const sig = root.sig;
   if (sig === null) return withLatency([start]);

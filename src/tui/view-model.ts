@@ -126,7 +126,7 @@ export function timelineLines(s: ReplaySession, width: number, height: number): 
   const out: Line[] = [];
   for (let p = s.top; p < Math.min(vis.length, s.top + height); p++) {
     const row = vis[p]!;
-    out.push(timelineRow(s, ix, row, width, { cursor: row === s.cursorRow, interval, prev: p > 0 ? vis[p - 1]! : null }));
+    out.push(clip(timelineRow(s, ix, row, width, { cursor: row === s.cursorRow, interval, prev: p > 0 ? vis[p - 1]! : null }), width));
   }
   return out;
 }
@@ -143,7 +143,7 @@ export function compareLines(s: ReplaySession, width: number, height: number): L
     const cursorUs = s.index.atUs[s.cursorRow] ?? 0;
     const start = rowAtTime(other, topUs);
     const cur = rowAtTime(other, cursorUs);
-    for (let r = start; r < Math.min(other.n, start + height); r++) right.push(timelineRow(s, other, r, rw, { cursor: r === cur, interval: null, prev: r > 0 ? r - 1 : null }));
+    for (let r = start; r < Math.min(other.n, start + height); r++) right.push(clip(timelineRow(s, other, r, rw, { cursor: r === cur, interval: null, prev: r > 0 ? r - 1 : null }), rw));
   } else right.push([{ text: fit(" (no other trial of this variant to compare with)", rw), style: "dim" }]);
   const out: Line[] = [];
   for (let i = 0; i < height; i++) out.push([...(left[i] ?? [{ text: " ".repeat(Math.floor((width - 1) / 2)) }]), { text: "│", style: "dim" }, ...(right[i] ?? [])]);
