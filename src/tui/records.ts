@@ -42,6 +42,7 @@ export function errnoOf(r: AnyRecord): string | null {
 /** A failure: a call returning an error, a process killed by a signal, a non-zero exit, an unparsed line. */
 export function isFailure(r: AnyRecord): boolean {
   if (errnoOf(r) !== null) return true;
+  if (r.kind === "error") return true; // gdb refused a command
   if (r.kind === "killed" || r.kind === "lost") return true;
   if (r.kind === "exit") return (num(r.exitCode) ?? 0) !== 0;
   if (r.kind === "probe") {
@@ -68,6 +69,10 @@ export function isSignal(r: AnyRecord): boolean {
       return SIGNAL_SYSCALLS.has(String(r.syscall));
     case "uprobe":
       return SIGNAL_FUNCS.test(`${String(r.fn ?? "")} ${String(r.event ?? "")}`);
+    case "signal-stop": // gdb stopped on a signal
+      return true;
+    case "breakpoint-hit":
+      return SIGNAL_FUNCS.test(String(r.func ?? ""));
     case "probe":
       return r.ev === "signal" || r.ev === "driver" || r.ev === "deadline-kill";
     default:

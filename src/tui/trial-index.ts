@@ -68,8 +68,8 @@ export function indexTrial(trial: TrialEvidence, findings: readonly Finding[]): 
   const syscalls = interner();
   const errnos = interner();
   const rowBySource = SOURCES.map((s) => new Int32Array((trial.records as Record<string, unknown[] | undefined>)[s]?.length ?? 0).fill(-1));
-  const cited = new Set<string>();
-  for (const f of findings) for (const e of f.evidence) if (e.trial === trial.id) cited.add(`${e.source}:${e.index}`);
+  const cited = SOURCES.map(() => new Set<number>());
+  for (const f of findings) for (const e of f.evidence) if (e.trial === trial.id) cited[SOURCES.indexOf(e.source)]?.add(e.index);
 
   for (let i = 0; i < n; i++) {
     const e = tl[i]!;
@@ -89,7 +89,7 @@ export function indexTrial(trial: TrialEvidence, findings: readonly Finding[]): 
     if (isFailure(r)) f |= FLAG.failed;
     if (isSignal(r)) f |= FLAG.signal;
     if (isExit(r)) f |= FLAG.exit;
-    if (cited.size > 0 && cited.has(`${e.source}:${e.index}`)) f |= FLAG.cited;
+    if (cited[s]!.size > 0 && cited[s]!.has(e.index)) f |= FLAG.cited;
     flags[i] = f;
   }
   return {
