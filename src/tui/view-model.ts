@@ -219,6 +219,47 @@ export function findingsLines(s: ReplaySession, width: number, height: number): 
   });
 }
 
+const BARS = " ▁▂▃▄▅▆▇█";
+const histograms = new WeakMap<Int32Array, { width: number; counts: Uint32Array; fromUs: number; spanUs: number }>();
+
+/**
+ * lnav's histogram: how the visible rows spread over the trial's time, one cell per slice,
+ * the cursor's slice inverted, failures' slices in the failure style. Cached per visible set.
+ */
+export function histogramLine(s: ReplaySession, width: number): Line {
+  const vis = s.visible;
+  const ix = s.index;
+  const label = " rows/time ";
+  const cells = Math.max(1, width - label.length - 1);
+  if (vis.length === 0) return clip([{ text: label, style: "dim" }], width);
+  let h = histograms.get(vis);
+  if (!h || h.width !== cells) {
+    const fromUs = ix.atUs[vis[0]!]!;
+    const spanUs = Math.max(1, ix.atUs[vis[vis.length - 1]!]! - fromUs);
+    const counts = new Uint32Array(cells);
+    for (let p = 0; p < vis.length; p++) counts[Math.min(cells - 1, Math.floor(((ix.atUs[vis[p]!]! - fromUs) / spanUs) * cells))]!++;
+    h = { width: cells, counts, fromUs, spanUs };
+    histograms.set(vis, h);
+  }
+  // Log scale: a burst of futexes must not flatten everything else to nothing.
+  let max = 1;
+  for (const c of h.counts) max = Math.max(max, c);
+  const lmax = Math.log1p(max);
+  const at = Math.min(cells - 1, Math.floor(((ix.atUs[s.cursorRow]! - h.fromUs) / h.spanUs) * cells));
+  const spans: Span[] = [{ text: label, style: "dim" }];
+  let run = "";
+  for (let i = 0; i < cells; i++) {
+    const c = h.counts[i]!;
+    const ch = c === 0 ? " " : BARS[Math.max(1, Math.round((Math.log1p(c) / lmax) * (BARS.length - 1)))]!;
+    if (i === at) {
+      spans.push({ text: run, style: "signal" }, { text: ch === " " ? "│" : ch, style: "cursor" });
+      run = "";
+    } else run += ch;
+  }
+  spans.push({ text: run, style: "signal" });
+  return clip(spans, width);
+}
+
 export function statusLine(s: ReplaySession, width: number): Line {
   const vis = s.visible;
   const right: Span[] = [];

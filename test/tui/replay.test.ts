@@ -63,7 +63,7 @@ describe("forensics replay", () => {
     await tty.waitFor("filter:");
     tty.send("src=kernel\r");
     const screen = await tty.waitFor(/\d+ hidden \(src=kernel\)/);
-    const timeline = screen.split("\n").slice(2, 12);
+    const timeline = screen.split("\n").slice(3, 12); // under the header and the histogram
     expect(timeline.every((r) => r.includes("kernel"))).toBe(true);
     tty.send("F");
     await tty.waitFor(/hidden \(src=kernel failed\)/);

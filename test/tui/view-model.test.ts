@@ -9,7 +9,7 @@ import { openReplay } from "../../src/tui/open.js";
 import { makeRawLocator, type RawLocator } from "../../src/tui/raw-location.js";
 import { ReplaySession, type ReplayData } from "../../src/tui/session.js";
 import { FLAG } from "../../src/tui/trial-index.js";
-import { compareLines, detailLines, findingsLines, headerLines, layout, plain, statusLine, timelineLines } from "../../src/tui/view-model.js";
+import { compareLines, detailLines, findingsLines, headerLines, histogramLine, layout, plain, statusLine, timelineLines } from "../../src/tui/view-model.js";
 import { FIXTURE } from "./bundles.js";
 
 describe("format", () => {
@@ -93,6 +93,14 @@ describe("panes for a session on a real bundle", () => {
     expect(lines).toHaveLength(10);
     expect(lines.every((l) => l.length === 120)).toBe(true);
     expect(lines.join("\n")).toMatch(/ [+-][\d.]+(µs|ms) +[+-][\d.]+(µs|ms) (strace|kernel|probe|harn) /);
+  });
+
+  test("histogram: the visible rows over the trial's time, the cursor's slice marked", () => {
+    const s = t005(session());
+    const line = histogramLine(s, 100);
+    expect(plain(line)).toHaveLength(100);
+    expect(line.filter((sp) => sp.style === "cursor")).toHaveLength(1);
+    expect(plain(line)).toMatch(/[▁▂▃▄▅▆▇█]/);
   });
 
   test("a filter hides rows and the status line counts them", () => {
