@@ -20,7 +20,7 @@ import { resolveImage } from "../src/runtime/image.js";
 
 const TARGET_RATIO = 1.5;
 const LOOP_TRIALS = 24;
-const OBSERVE = process.env.BENCH_OBSERVE ?? "none";
+const OBSERVE = process.env.BENCH_OBSERVE ?? "kernel";
 
 const root = findPackageRoot();
 const cli = join(root, "bin", "forensics.js");

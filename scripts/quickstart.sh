@@ -8,4 +8,7 @@ cd "$(dirname "$0")/.."
 command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"
 started=$(./scripts/dockerd.sh ensure) || echo "quickstart: no Docker engine (only --runtime docker and its tests need one)" >&2
 [ -z "${started:-}" ] || echo "quickstart: started dockerd (pid $started, log /tmp/forensics-dockerd.log); it keeps running for --runtime docker and npm test"
-node bin/forensics.js run sigterm-race "$@"
+# `forensics` on PATH for what comes next: a link in npm's global bin ($(npm prefix -g)/bin).
+npm link --no-audit --no-fund --loglevel=error >/dev/null
+echo "quickstart: $(command -v forensics || echo "forensics not on PATH: add $(npm prefix -g)/bin to PATH") is this checkout"
+forensics run sigterm-race "$@"

@@ -11,6 +11,8 @@ command -v gdb >/dev/null || need_apt+=(gdb)
 command -v dumb-init >/dev/null || need_apt+=(dumb-init)
 command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v mkfifo >/dev/null || need_apt+=(coreutils)
+# Tests run a static C program as a PID 1 without any signal handler (test/fixtures/programs).
+command -v cc >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(gcc libc6-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

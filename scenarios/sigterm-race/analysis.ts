@@ -1,9 +1,15 @@
 import { observerSetKey, type ObserverName } from "../../src/capture/observer.js";
 import type { RecordRef, TrialEvidence } from "../../src/evidence/schemas.js";
 import { describeEvent, describeStrace } from "../../src/parse/describe.js";
+import { firstKillFate } from "../../src/evidence/kernel-signals.js";
+import { describeKernelRecord } from "../../src/parse/kernel-describe.js";
+import type { SignalResultName } from "../../src/parse/kernel-records.js";
 import { nsTextToUs } from "../../src/parse/probe.js";
 import type { ProbeEvent, ProbeRecord, StraceRecord, SyscallRecord } from "../../src/parse/records.js";
+import { readKernelRace } from "./kernel-view.js";
 import type { SigtermRequest } from "./request.js";
+
+const SIGTERM = 15;
 
 // The SIGTERM race of one trial, read from its records. Three phases, each bounded by
 // something the trial itself measured:
@@ -11,7 +17,7 @@ import type { SigtermRequest } from "./request.js";
 // strace gives the handler instant exactly (the probe's rt_sigaction(SIGTERM, {sa_handler=0x…})
 // after its execve); without strace the driver's samples of SigCgt in /proc/PID/status bound it.
 
-export type Phase = "before-handler" | "before-notify" | "after-notify" | "boundary";
+export type Phase = "before-handler" | "before-notify" | "after-notify" | "after-handler" | "boundary";
 export type Outcome = "lost" | "runtime-default" | "handled";
 
 export interface RaceTrial {
@@ -31,8 +37,10 @@ export interface RaceTrial {
   sentUs: number;
   /** µs after the exec by which the handler was in place; null if never seen. */
   handlerUs: number | null;
-  handlerSource: "strace" | "sigcgt" | null;
+  handlerSource: "kernel" | "strace" | "sigcgt" | null;
   notifyUs: number | null;
+  /** The kernel's result for the driver's SIGTERM to PID 1; null when the kernel observer did not run. */
+  signalFate: SignalResultName | null;
   /** What PID 1 did to prepare for SIGTERM when it is an init; null without strace or init. */
   init: InitPreparation | null;
   phase: Phase;
@@ -46,6 +54,8 @@ export interface RaceTrial {
     send: RecordRef;
     handler: RecordRef | null;
     notify: RecordRef | null;
+    /** The kernel's signal_generate of the driver's SIGTERM, with its result. */
+    fate: RecordRef | null;
     delivery: RecordRef | null;
     handled: RecordRef | null;
     deadlineKill: RecordRef | null;
@@ -64,15 +74,30 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   const sentUs = us("sendNs") ?? 0;
   const sentEndUs = us("sentNs") ?? sentUs;
   const strace = trial.records.strace ?? [];
+  const kernel = trial.records.kernel ?? [];
+  const container = runtimeRef("container")?.record.fields;
+  const target = (container?.target ?? {}) as { kind?: string; programPath?: string };
+  const programPath = target.programPath ?? "/probe";
+  const pid1 = typeof container?.pid === "number" ? container.pid : null;
 
-  const probeExec = findProbeExec(strace);
+  // The handler instant, from the most exact observer that saw it: the kernel (no ptrace
+  // stop in between), strace's rt_sigaction, or the driver's SigCgt samples (an upper bound).
+  const probeExec = findProbeExec(strace, programPath);
   const straceHandler = probeExec ? findHandlerInstall(strace, probeExec.index) : null;
+  const race = readKernelRace(kernel, programPath);
   let handlerUs: number | null = null;
+  let handlerStartUs: number | null = null;
   let handlerSource: RaceTrial["handlerSource"] = null;
   let handlerRef: RecordRef | null = null;
-  if (straceHandler) {
+  if (race.handler) {
+    handlerUs = race.handler.doneUs - trial.originUs;
+    handlerStartUs = race.handler.startUs - trial.originUs;
+    handlerSource = "kernel";
+    handlerRef = kernelRef(trial, race.handler.index);
+  } else if (straceHandler) {
     const r = straceHandler.record;
     handlerUs = r.tsUs! + (r.durationUs ?? 0) - trial.originUs;
+    handlerStartUs = r.tsUs! - trial.originUs;
     handlerSource = "strace";
     handlerRef = ref(trial, "strace", straceHandler.index, describeStrace(r));
   } else if (us("handlerSeenNs") !== null) {
@@ -81,8 +106,11 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
     handlerRef = driver.ref;
   }
 
+  // Our probe says when Notify returned; a user's program only shows it to the kernel's uprobe.
   const notify = findEvent(trial, "probe", "notify");
-  const notifyUs = notify ? notify.record.tsUs - trial.originUs : null;
+  const notifyUs = notify ? notify.record.tsUs - trial.originUs : race.notify ? race.notify.us - trial.originUs : null;
+  const notifyRef = notify?.ref ?? (race.notify ? kernelRef(trial, race.notify.index) : null);
+  const fate = pid1 === null ? null : firstKillFate(kernel, SIGTERM, pid1);
   const handled = findEvent(trial, "probe", "signal");
   const deadlineKill = runtimeRef("deadline-kill");
   const exit = runtimeRef("exit");
@@ -92,6 +120,8 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   const deliveryIdx = strace.findIndex((r, i) => r.kind === "signal" && r.signal === "SIGTERM" && (probeExec === null || i > probeExec.index));
   const endIdx = probePid === null ? -1 : strace.findIndex((r) => (r.kind === "exit" || r.kind === "killed") && r.pid === probePid);
   const end = endIdx >= 0 ? strace[endIdx]! : null;
+  const fallback = probePid === null || deliveryIdx < 0 ? [] : findFallback(trial, probePid, deliveryIdx);
+  const fallbackCount = fallback.length;
   const probeEnd: RaceTrial["probeEnd"] =
     end?.kind === "exit"
       ? { kind: "exited", code: end.exitCode, ref: ref(trial, "strace", endIdx, describeStrace(end)) }
@@ -111,41 +141,70 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
     handlerUs,
     handlerSource,
     notifyUs,
+    signalFate: fate?.result ?? null,
     init: findInitPreparation(trial, probeExec?.record.pid ?? null),
-    phase: classifyPhase(sentUs, sentEndUs, handlerUs, straceHandler ? straceHandler.record.tsUs! - trial.originUs : handlerUs, notifyUs),
-    outcome: handled ? "handled" : deadlineKill ? "lost" : "runtime-default",
+    phase: classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"),
+    outcome: classifyOutcome({ handled: handled !== null, ignored: fate?.result === "ignored", deadlineKill: deadlineKill !== null, userTarget: target.kind !== undefined && target.kind !== "probe", exit: exitFields, probeEnd, fallback: fallbackCount }),
     exitCode: typeof exitFields.code === "number" ? exitFields.code : null,
     signal: typeof exitFields.signal === "string" ? exitFields.signal : null,
     probeEnd,
     refs: {
       send: driver.ref,
       handler: handlerRef,
-      notify: notify?.ref ?? null,
+      notify: notifyRef,
+      fate: fate ? kernelRef(trial, fate.index) : null,
       delivery: deliveryIdx >= 0 ? ref(trial, "strace", deliveryIdx, describeStrace(strace[deliveryIdx]!)) : null,
       handled: handled?.ref ?? null,
       deadlineKill: deadlineKill?.ref ?? null,
       exit: exit?.ref ?? null,
-      fallback: probePid === null || deliveryIdx < 0 ? [] : findFallback(trial, probePid, deliveryIdx),
+      fallback,
     },
   };
 }
 
+/**
+ * Lost: the kernel said it ignored the signal, or the program was still running when the
+ * settle time ran out. Handled: our probe reported its Notify path ran; a user's program
+ * has no such report, so there it is a clean exit that neither died by the signal nor went
+ * through Go's re-raise (dieFromSignal in strace). Everything else is the runtime's default.
+ */
+function classifyOutcome(t: {
+  handled: boolean;
+  ignored: boolean;
+  deadlineKill: boolean;
+  userTarget: boolean;
+  exit: Record<string, unknown>;
+  probeEnd: RaceTrial["probeEnd"];
+  fallback: number;
+}): Outcome {
+  if (t.handled) return "handled";
+  if (t.ignored || t.deadlineKill) return "lost";
+  const killed = typeof t.exit.signal === "string" || t.probeEnd?.kind === "killed";
+  if (t.userTarget && !killed && t.fallback === 0 && t.exit.code === 0) return "handled";
+  return "runtime-default";
+}
+
 /** Where a send landed: handlerStartUs is when the install call began, handlerUs when it was done; a send that overlaps the call itself cannot be put on either side. */
-export function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null): Phase {
+export function classifyPhase(sentUs: number, sentEndUs: number, handlerUs: number | null, handlerStartUs: number | null, notifyUs: number | null, notifyUnseen = false): Phase {
   if (handlerUs === null || sentEndUs < (handlerStartUs ?? handlerUs)) return "before-handler";
   if (sentUs < handlerUs) return "boundary";
+  // A user's program whose Notify no observer saw: after the handler is all that is known.
+  if (notifyUs === null && notifyUnseen) return "after-handler";
   if (notifyUs === null || sentUs < notifyUs) return "before-notify";
   return "after-notify";
 }
 
-function findProbeExec(strace: StraceRecord[]): { index: number; record: SyscallRecord } | null {
-  // The last successful execve of /probe: under an init the probe is exec'd by a child.
+function findProbeExec(strace: StraceRecord[], programPath: string): { index: number; record: SyscallRecord } | null {
+  // The last successful execve of the program: under an init it is exec'd by a child.
+  const quoted = JSON.stringify(programPath);
   for (let i = strace.length - 1; i >= 0; i--) {
     const r = strace[i]!;
-    if (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.args[0] === '"/probe"') return { index: i, record: r };
+    if (r.kind === "syscall" && r.syscall === "execve" && r.ret === "0" && r.args[0] === quoted) return { index: i, record: r };
   }
   return null;
 }
+
+const kernelRef = (trial: TrialEvidence, index: number): RecordRef => ref(trial, "kernel", index, describeKernelRecord(trial.records.kernel![index]!));
 
 function findHandlerInstall(strace: StraceRecord[], after: number): { index: number; record: SyscallRecord } | null {
   const pid = strace[after]!.pid;

@@ -66,7 +66,7 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   return { ...base, verdict: "inconclusive", summary, evidence };
 }
 
-const s1Refs = (t: RaceTrial): RecordRef[] => compact([t.refs.send, t.refs.delivery, t.refs.deadlineKill, t.probeEnd?.ref ?? null, t.refs.exit]);
+const s1Refs = (t: RaceTrial): RecordRef[] => compact([t.refs.send, t.refs.fate, t.refs.delivery, t.refs.deadlineKill, t.probeEnd?.ref ?? null, t.refs.exit]);
 
 function judgeS2(variant: Variant, trials: RaceTrial[]): Finding {
   const p1 = inPhase(trials, "before-handler");

@@ -42,6 +42,7 @@ export const render: ScenarioRender = {
       phase: t.phase,
       handlerUs: t.handlerUs,
       handlerSource: t.handlerSource,
+      signalFate: t.signalFate,
       notifyUs: t.notifyUs,
       probeEnd: probeEnd(t),
       origin: trial.origin.source,

@@ -1,8 +1,12 @@
 import { isAscii } from "node:buffer";
-import { open } from "node:fs/promises";
+import { constants, open as openFd } from "node:fs";
+import { open, stat } from "node:fs/promises";
+import { Socket } from "node:net";
+import { promisify } from "node:util";
 import { HarnessError } from "../errors.js";
 import type { StraceRecord } from "../parse/records.js";
 import { createStraceParser, pidFromFileName } from "../parse/strace.js";
+import { onCleanup } from "../runtime/cleanup.js";
 
 // The streaming reader of a strace capture on disk, shared by `forensics parse strace` and
 // the benchmark; the parser it feeds stays pure.
@@ -24,22 +28,17 @@ export async function parseStraceFile(
   path: string,
   onRecords: (records: StraceRecord[]) => void | Promise<void>,
 ): Promise<void> {
-  const handle = await open(path, "r").catch((err: unknown) => {
-    throw cannotRead(path, err);
-  });
+  const source = await openSource(path);
   const parser = createStraceParser({ pid: pidFromFileName(path) });
   // Two buffers: the next read runs (in libuv's thread pool, on another core) while this
   // one is parsed.
   let current = Buffer.allocUnsafe(CUT_LINE_ROOM + READ_BYTES);
   let spare = Buffer.allocUnsafe(CUT_LINE_ROOM + READ_BYTES);
   const read = (into: Buffer): Promise<number> => {
-    const bytesRead = handle.read(into, CUT_LINE_ROOM, READ_BYTES, null).then(
-      (r) => r.bytesRead,
-      // Only read errors are the file's fault; whatever onRecords throws passes through.
-      (err: unknown) => {
-        throw cannotRead(path, err);
-      },
-    );
+    // Only read errors are the file's fault; whatever onRecords throws passes through.
+    const bytesRead = source.read(into, CUT_LINE_ROOM, READ_BYTES).catch((err: unknown) => {
+      throw cannotRead(path, err);
+    });
     // Awaited later: a read failing while a batch is being handled is not unhandled.
     bytesRead.catch(() => undefined);
     return bytesRead;
@@ -86,8 +85,66 @@ export async function parseStraceFile(
   } finally {
     // A read still in flight (onRecords threw) must end before the file is closed.
     await reading.catch(() => undefined);
-    await handle.close();
+    await source.close();
   }
+}
+
+/** Where a log's bytes come from: a file read at its position, or a pipe as data arrives. */
+interface Source {
+  /** Reads up to `length` bytes into `into` at `offset`; 0 at the end. */
+  read(into: Buffer, offset: number, length: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function openSource(path: string): Promise<Source> {
+  const info = await stat(path).catch((err: unknown) => {
+    throw cannotRead(path, err);
+  });
+  if (info.isFIFO()) return openPipe(path);
+  const handle = await open(path, "r").catch((err: unknown) => {
+    throw cannotRead(path, err);
+  });
+  return {
+    read: async (into, offset, length) => (await handle.read(into, offset, length, null)).bytesRead,
+    close: () => handle.close(),
+  };
+}
+
+/**
+ * A FIFO (`mkfifo`, or `<(strace -o /dev/stdout …)`), read through the event loop. Opened and
+ * read like a file, it would wait for a writer in open() and for data in read() inside libuv's
+ * thread pool, where nothing can interrupt it, and the process could not exit on Ctrl-C until
+ * a writer came. Opened with O_NONBLOCK it opens at once, and as a socket it is polled: it
+ * still waits for a writer (Linux reports no hang-up on a FIFO no writer has opened yet), and
+ * ends when the last writer closes. Ctrl-C destroys it, which ends the parse.
+ */
+async function openPipe(path: string): Promise<Source> {
+  const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => {
+    throw cannotRead(path, err);
+  });
+  const socket = new Socket({ fd, readable: true, writable: false });
+  const forget = onCleanup(() => void socket.destroy());
+  const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  /** What a read had no room for. */
+  let rest: Buffer | null = null;
+  return {
+    async read(into, offset, length) {
+      let chunk = rest;
+      rest = null;
+      if (chunk === null) {
+        const next = await chunks.next();
+        if (next.done === true) return 0;
+        chunk = next.value;
+      }
+      const n = chunk.copy(into, offset, 0, Math.min(chunk.length, length));
+      if (n < chunk.length) rest = chunk.subarray(n);
+      return n;
+    },
+    async close() {
+      forget();
+      socket.destroy();
+    },
+  };
 }
 
 function cannotRead(path: string, err: unknown): HarnessError {

@@ -15,11 +15,11 @@ const program = new Command("forensics")
   })
   .exitOverride();
 
-registerCommands(program);
 
 
 const main = (async () => {
   try {
+    await registerCommands(program, process.argv);
     await program.parseAsync(process.argv);
   } catch (err) {
     // Interrupted: the signal handler reports, cleans up and exits; this error is a consequence.

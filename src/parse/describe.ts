@@ -19,6 +19,8 @@ export function describeStrace(r: StraceRecord): string {
       return `${who}+++ killed by ${r.signal}${r.coreDumped ? " (core dumped)" : ""} +++`;
     case "tracer":
       return `${who}${r.text}`;
+    case "summary":
+      return `${r.syscall ?? "total"}: ${r.calls} calls, ${r.errors} errors, ${r.totalUs} µs (${r.timePercent}%)`;
     case "unparsed":
       return `${who}? ${r.line}`;
   }

@@ -65,6 +65,25 @@ export const TracerRecord = z.object({
 });
 export type TracerRecord = z.infer<typeof TracerRecord>;
 
+/**
+ * One row of the table `strace -c` prints instead of a trace (or `-C` after it): a syscall's
+ * totals over the whole run, or, with `syscall: null`, the "total" row. pid and stamps are null.
+ */
+export const SummaryRecord = z.object({
+  kind: z.literal("summary"),
+  ...base,
+  syscall: z.string().nullable(),
+  /** "% time": this syscall's share of the time spent in all of them. */
+  timePercent: z.number(),
+  /** "seconds", in exact µs. */
+  totalUs: z.number().int(),
+  usPerCall: z.number().int(),
+  calls: z.number().int(),
+  /** Calls that failed; strace leaves the column blank for none. */
+  errors: z.number().int(),
+});
+export type SummaryRecord = z.infer<typeof SummaryRecord>;
+
 export const UnparsedRecord = z.object({
   kind: z.literal("unparsed"),
   ...base,
@@ -79,6 +98,7 @@ export const StraceRecord = z.discriminatedUnion("kind", [
   ExitRecord,
   KilledRecord,
   TracerRecord,
+  SummaryRecord,
   UnparsedRecord,
 ]);
 export type StraceRecord = z.infer<typeof StraceRecord>;

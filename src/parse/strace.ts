@@ -43,19 +43,35 @@ interface Pending {
   head: string;
   /** The items of `head`, split while the codes of its line were at hand. */
   headArgs: string[];
-  /** Whether `head` ends between two items, so the rest of the call splits on its own. */
-  headSplit: boolean;
+  /** Whether `head` ends with a comma between two items, or is balanced and ends inside none. */
+  headCut: HeadCut;
   line: string;
+}
+
+/** Where a first half stops: between items, after a whole item, or inside one. */
+const enum HeadCut {
+  BetweenItems,
+  AfterItem,
+  InsideItem,
 }
 
 const UNFINISHED = " <unfinished ...>";
 const DETACHED = " <detached ...>";
 const UNAVAILABLE = "<unavailable>";
+const PTRACE_NOTE = " <ptrace(";
+const ERRNO_NUMBER = "(errno ";
 // A tracer note printed while a trace line was half written lands mid-line:
 //   `…CLONE_SETTLSstrace: Process 6346 attached` + next line `, tls=…) = 6346`.
 // strace writes both to stderr, so this happens whenever no -o file is used.
 const SPLICED_NOTE = /strace: Process \d+ (?:attached|detached|suspended)$/;
 const NOTE_PID = /^Process (\d+) /;
+// strace ≤ 4.8 wrote its notes without the "strace: " prefix, and -p ones with a hint.
+const OLD_NOTE = /^Process \d+ (?:attached(?: with \d+ threads)? - interrupt to quit|detached)$/;
+// -c/-C: the summary table's header and its row separators (the zoom capture's header lost
+// its leading "% "). Only rows below a header are read as rows.
+const SUMMARY_HEADER = /^(?:% )?time +seconds +usecs\/call +calls +errors +syscall$/;
+const SUMMARY_RULE = /^-+(?: +-+){5}$/;
+const SUMMARY_ROW = /^ *(\d+\.\d+) +(\d+)\.(\d{1,6}) +(\d+) +(\d+) +(?:(\d+) +)?([a-z_]\w*)$/;
 const EXITED = /^exited with (-?\d+)$/;
 const KILLED = /^killed by (SIG\w+)( \(core dumped\))?$/;
 
@@ -80,6 +96,7 @@ const C_EQ = 61;
 const C_GT = 62;
 const C_QMARK = 63;
 const C_A = 65;
+const C_P = 80;
 const C_E = 69;
 const C_Z = 90;
 const C_LBRACKET = 91;
@@ -89,6 +106,7 @@ const C_UNDERSCORE = 95;
 const C_a = 97;
 const C_d = 100;
 const C_e = 101;
+const C_f = 102;
 const C_s = 115;
 const C_z = 122;
 const C_LBRACE = 123;
@@ -106,6 +124,7 @@ function classTable(member: (c: number) => boolean): Uint8Array {
 const NAME_CHAR = classTable(
   (c) => (c >= C_a && c <= C_z) || (c >= C_A && c <= C_Z) || isDigit(c) || c === C_UNDERSCORE || c === C_QMARK,
 );
+const HEX_OR_QMARK = classTable((c) => isDigit(c) || (c >= C_a && c <= C_f) || c === C_QMARK);
 /**
  * What splitItems does at a character; PLAIN (most of any argument text) is nothing. One table
  * load both ends a run of plain characters and picks the branch, with no chain of comparisons.
@@ -185,8 +204,13 @@ function skipAngle(b: Uint8Array, i: number, end: number): number {
   return -1;
 }
 
-/** Appends s[from, to) as one item, without trailing blanks; empty ones are left out. */
+/**
+ * Appends s[from, to) as one item, without the blanks around it; empty ones are left out.
+ * Leading blanks come from joined halves: `nanosleep({1, 0},  <unfinished ...>` resumed by
+ * `<... nanosleep resumed> 0x7ff…)` leaves two blanks after the comma.
+ */
 function pushItem(out: string[], s: string, b: Uint8Array, from: number, to: number): void {
+  while (from < to && b[from] === C_SPACE) from++;
   while (to > from && b[to - 1] === C_SPACE) to--;
   // Not out.push: V8 calls a builtin for that (a fresh [] holds small integers until its
   // first string), while an indexed store grows the array inline, in half the time.
@@ -381,6 +405,13 @@ function readPrefix(
       j = i;
     }
   }
+  // -i: the instruction pointer follows the stamp, `[d91767f4] ` (`[????????] ` once the task
+  // is gone). No analysis here reads it, so it is skipped like the padding.
+  if (b[j] === C_LBRACKET) {
+    let k = j + 1;
+    while (HEX_OR_QMARK[b[k]!] === 1) k++;
+    if (k > j + 1 && b[k] === C_RBRACKET && b[k + 1] === C_SPACE) j = k + 2;
+  }
   out.body = j;
 }
 
@@ -408,10 +439,21 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const time: TimeScan = { end: -1, us: 0, seconds: 0 };
   /** Why finishSyscall returned null. */
   let failure = "";
+  /** Between a -c table's header and its total row. */
+  let inSummary = false;
 
   const scratchCodes = (text: string): Uint8Array => {
     if (scratch.length <= text.length) scratch = new Uint8Array(Math.max(text.length + 1, 2 * scratch.length));
     return encodeCodes(text, scratch);
+  };
+  /**
+   * Codes of a text built while a piece is parsed (two joined halves, a signal's siginfo),
+   * in a buffer of their own, reused: a fresh Uint8Array per line costs more than the scan.
+   */
+  let joinScratch = new Uint8Array(256);
+  const joinedCodes = (text: string): Uint8Array => {
+    if (joinScratch.length <= text.length) joinScratch = new Uint8Array(Math.max(text.length + 1, 2 * joinScratch.length));
+    return encodeCodes(text, joinScratch);
   };
 
   const unparsed = (line: string, reason: string): UnparsedRecord => ({
@@ -434,7 +476,12 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     headEnd: number,
   ): Pending => {
     const headArgs: string[] = [];
-    const headSplit = splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs, true) === headEnd;
+    let headCut = HeadCut.InsideItem;
+    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs, true) === headEnd) {
+      let last = headEnd - 1;
+      while (last >= headAt && b[last] === C_SPACE) last--;
+      headCut = last >= headAt && b[last] === C_COMMA ? HeadCut.BetweenItems : HeadCut.AfterItem;
+    }
     return {
       pid: prefix.pid,
       ts: prefix.ts,
@@ -442,9 +489,17 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       syscall,
       head: s.slice(headAt, headEnd),
       headArgs,
-      headSplit,
+      headCut,
       line: s.slice(from, to),
     };
+  };
+
+  /** Holds a first half until its `<... resumed>` line; one left waiting never resumed. */
+  const suspend = (call: Pending, out: StraceRecord[]): void => {
+    const key = call.pid ?? -1;
+    const stale = pending.get(key);
+    if (stale !== undefined) out.push(unfinishedRecord(stale));
+    pending.set(key, call);
   };
 
   const unfinishedRecord = (p: Pending): SyscallRecord => ({
@@ -562,6 +617,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
           }
         }
       }
+    } else if (first === C_DASH && b[i] === C_LPAREN && s.startsWith(ERRNO_NUMBER, i)) {
+      // `= -1 (errno 22)`: strace had no name for the errno (an old strace on a syscall it did
+      // not know). The number is kept as the name, "errno22", so the failure still counts.
+      let j = i + ERRNO_NUMBER.length;
+      while (j < noteEnd && isDigit(b[j]!)) j++;
+      if (j > i + ERRNO_NUMBER.length && b[j] === C_RPAREN) {
+        errno = `errno${s.slice(i + ERRNO_NUMBER.length, j)}`;
+        i = j + 1;
+        while (i < noteEnd && b[i] === C_SPACE) i++;
+      }
     }
     return {
       kind: "syscall",
@@ -576,9 +641,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       retNote: i < noteEnd ? s.slice(i, noteEnd) : null,
       durationUs,
       resumed,
-      // "= ?" without an errno: no return was ever seen, the task died inside the call
-      // (exit_group, or a thread blocked in futex when another one exited the process).
-      unfinished: errno === null && ret === "?",
+      // "= ?" without an errno: no return was ever seen, the task died inside the call (a
+      // thread blocked in futex when another one exited the process). exit and exit_group
+      // never return, so for them "= ?" is the whole call.
+      unfinished: errno === null && ret === "?" && syscall !== "exit_group" && syscall !== "exit",
     };
   };
 
@@ -594,7 +660,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       const fields: string[] = [];
       if (
         inner.charCodeAt(space + 1) !== C_LBRACE ||
-        splitItems(inner, codesOf(inner), space + 2, inner.length, C_RBRACE, fields, false) !== inner.length - 1
+        splitItems(inner, joinedCodes(inner), space + 2, inner.length, C_RBRACE, fields, false) !== inner.length - 1
       ) {
         return unparsed(line, "signal line without a {siginfo} structure");
       }
@@ -633,6 +699,35 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     );
   };
 
+  /**
+   * A line inside a -c table: a row (a record; the total row ends the table) or a rule, which
+   * only draws the table. Anything else ends the table too, and is parsed as usual.
+   */
+  const parseSummaryLine = (line: string, out: StraceRecord[]): boolean => {
+    if (SUMMARY_RULE.test(line)) return true;
+    const row = SUMMARY_ROW.exec(line);
+    if (row === null) {
+      inSummary = false;
+      return false;
+    }
+    const [, percent, seconds, fraction, usPerCall, calls, errors, name] = row as unknown as string[];
+    const total = name === "total";
+    if (total) inSummary = false;
+    out.push({
+      kind: "summary",
+      pid: null,
+      ts: null,
+      tsUs: null,
+      syscall: total ? null : name!,
+      timePercent: Number(percent),
+      totalUs: Number(seconds) * 1_000_000 + Number(fraction!.padEnd(6, "0")),
+      usPerCall: Number(usPerCall),
+      calls: Number(calls),
+      errors: errors === undefined ? 0 : Number(errors),
+    });
+    return true;
+  };
+
   /** `<... read resumed>…) = 3`: joined with its pending first half. */
   const parseResumed = (s: string, b: Uint8Array, from: number, to: number, at: number, out: StraceRecord[]): void => {
     const close = s.indexOf(" resumed>", at + 5);
@@ -657,14 +752,20 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     pending.delete(startKey);
     const at2 = { pid: prefix.pid ?? start.pid, ts: start.ts, tsUs: start.tsUs };
-    // strace breaks a call between two arguments, so the halves split on their own, which
-    // spares joining (and rescanning) strings; a structure left open falls back to joining.
+    // The halves must split as their joined text would. They split on their own, sparing the
+    // join and a rescan of the strings, when the cut is between two items, or when the rest
+    // closes the call. Otherwise it is joined: strace does not always cut between arguments
+    // (clone3's `{…} <unfinished ...>` resumes with ` => {parent_tid=[N]}, 88)`, the end of
+    // its first argument).
+    const restAt = close + 9;
+    let k = restAt;
+    while (b[k] === C_SPACE) k++;
     let record: SyscallRecord | null;
-    if (start.headSplit) {
-      record = finishSyscall(s, b, close + 9, to, syscall, at2, true, start.headArgs);
+    if (start.headCut === HeadCut.BetweenItems || (start.headCut === HeadCut.AfterItem && b[k] === C_RPAREN)) {
+      record = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs);
     } else {
-      const joined = start.head + s.slice(close + 9, to);
-      record = finishSyscall(joined, codesOf(joined), 0, joined.length, syscall, at2, true, []);
+      const joined = start.head + s.slice(restAt, to);
+      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, []);
     }
     out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
@@ -690,6 +791,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       }
     }
     if (isBlank(b, from, to)) return;
+    if (inSummary && parseSummaryLine(s.slice(from, to), out)) return;
     readPrefix(s, b, from, defaultPid, time, prefix);
     const at = prefix.body;
     const c = at < to ? b[at]! : 0;
@@ -701,10 +803,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         // Only lines ending in "...>" can be a first half or a detach.
         if (b[to - 1] === C_GT && b[to - 2] === C_DOT) {
           if (s.endsWith(UNFINISHED, to)) {
-            const key = prefix.pid ?? -1;
-            const stale = pending.get(key);
-            if (stale !== undefined) out.push(unfinishedRecord(stale));
-            pending.set(key, startCall(s, b, from, to, syscall, j + 1, to - UNFINISHED.length));
+            suspend(startCall(s, b, from, to, syscall, j + 1, to - UNFINISHED.length), out);
             return;
           }
           if (s.endsWith(DETACHED, to)) {
@@ -713,7 +812,21 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
             return;
           }
         }
-        out.push(finishSyscall(s, b, j + 1, to, syscall, prefix, false, []) ?? unparsed(s.slice(from, to), failure));
+        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, []);
+        if (record !== null) {
+          out.push(record);
+          return;
+        }
+        // `writev(…, 4 <ptrace(SYSCALL):No such process>`: strace lost the task inside the call
+        // (it was being killed) and later closes it as `<... writev resumed>) = ?`, so the line
+        // is a first half, like one ending in <unfinished ...>.
+        const line = s.slice(from, to);
+        const note = b[to - 1] === C_GT ? line.lastIndexOf(PTRACE_NOTE) : -1;
+        if (note > j - from) {
+          suspend(startCall(s, b, from, to, syscall, j + 1, from + note), out);
+          return;
+        }
+        out.push(unparsed(line, failure));
         return;
       }
       if (c === C_s && s.startsWith("strace: ", at)) {
@@ -722,6 +835,13 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         const pid = notePid ? Number(notePid[1]) : prefix.pid;
         out.push({ kind: "tracer", pid, ts: prefix.ts, tsUs: prefix.tsUs, text });
         return;
+      }
+      if (c === C_P && at === from) {
+        const text = s.slice(at, to);
+        if (OLD_NOTE.test(text)) {
+          out.push({ kind: "tracer", pid: Number(NOTE_PID.exec(text)![1]), ts: null, tsUs: null, text });
+          return;
+        }
       }
     } else if (c === C_LT && s.startsWith("<... ", at)) {
       parseResumed(s, b, from, to, at, out);
@@ -735,6 +855,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     } else if (c === C_LBRACKET && s.startsWith("[ Process ", at)) {
       // "[ Process PID=1234 runs in 32 bit mode. ]" (personality change).
       out.push({ kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: s.slice(at, to) });
+      return;
+    }
+    if (SUMMARY_HEADER.test(s.slice(from, to))) {
+      // The header says what the columns are; the rows below carry the data.
+      inSummary = true;
       return;
     }
     const reason = at >= to ? "nothing after the pid/timestamp" : "not a syscall, signal, exit or strace note";

@@ -74,6 +74,15 @@ const table: Readonly<Record<string, SyscallArgs>> = {
   mount: { path: 1, flags: 3 },
   umount2: { path: 0, flags: 1 },
   pivot_root: { path: 0, path2: 1 },
+  // The 32-bit ABIs (i386, arm) name their large-file and 32-bit-uid variants apart; strace
+  // prints them under those names, with the arguments in the same places.
+  stat64: { path: 0 },
+  lstat64: { path: 0 },
+  fstatat64: { dirfd: 0, path: 1, flags: 3 },
+  statfs64: { path: 0 },
+  truncate64: { path: 0 },
+  chown32: { path: 0 },
+  lchown32: { path: 0 },
 
   // Files by descriptor.
   read: { fd: 0 },
@@ -97,6 +106,14 @@ const table: Readonly<Record<string, SyscallArgs>> = {
   dup2: { fd: 0 },
   dup3: { fd: 0, flags: 2 },
   mmap: { flags: 3, fd: 4 },
+  fstat64: { fd: 0 },
+  fstatfs64: { fd: 0 },
+  fcntl64: { fd: 0 },
+  ftruncate64: { fd: 0 },
+  _llseek: { fd: 0 },
+  getdents: { fd: 0 },
+  fchown32: { fd: 0 },
+  mmap2: { flags: 3, fd: 4 },
   epoll_ctl: { fd: 2 },
   epoll_wait: { fd: 0 },
   epoll_pwait: { fd: 0 },

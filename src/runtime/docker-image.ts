@@ -42,8 +42,30 @@ export async function ensureImage(docker: Docker, image: ResolvedImage): Promise
   return { tag, built: true };
 }
 
-async function buildImage(docker: Docker, image: ResolvedImage, tag: string): Promise<void> {
-  const progress = await docker.buildImage(Readable.from(buildContext(image.files)), { t: tag, rm: true, forcerm: true });
+/** What an image runs and as whom, in Dockerfile terms (exec form). */
+export interface ImageConfig {
+  entrypoint?: string[];
+  cmd?: string[];
+  user?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * Builds a tagged image FROM scratch holding exactly `image`'s files, with a config: how
+ * tests make the kind of image a user would bring (`--image`), without a registry.
+ */
+export async function buildConfiguredImage(docker: Docker, image: ResolvedImage, tag: string, config: ImageConfig): Promise<void> {
+  const lines = [
+    ...Object.entries(config.env ?? {}).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}`),
+    ...(config.user ? [`USER ${config.user}`] : []),
+    ...(config.entrypoint ? [`ENTRYPOINT ${JSON.stringify(config.entrypoint)}`] : []),
+    ...(config.cmd ? [`CMD ${JSON.stringify(config.cmd)}`] : []),
+  ];
+  await buildImage(docker, image, tag, `${DOCKERFILE}${lines.join("\n")}\n`);
+}
+
+async function buildImage(docker: Docker, image: ResolvedImage, tag: string, dockerfile = DOCKERFILE): Promise<void> {
+  const progress = await docker.buildImage(Readable.from(buildContext(image.files, dockerfile)), { t: tag, rm: true, forcerm: true });
   const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) =>
     docker.modem.followProgress(progress, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output))),
   );
@@ -52,8 +74,8 @@ async function buildImage(docker: Docker, image: ResolvedImage, tag: string): Pr
 }
 
 /** A tar stream: the Dockerfile, then every file under rootfs/ at its image path. */
-async function* buildContext(files: ResolvedFile[]): AsyncGenerator<Buffer> {
-  const dockerfile = Buffer.from(DOCKERFILE);
+async function* buildContext(files: ResolvedFile[], text: string): AsyncGenerator<Buffer> {
+  const dockerfile = Buffer.from(text);
   yield header("Dockerfile", 0o644, dockerfile.length);
   yield padded(dockerfile);
   for (const f of files) {

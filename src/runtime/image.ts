@@ -94,8 +94,9 @@ export interface ResolvedImage {
   hash: string;
 }
 
-export async function resolveImage(spec: ImageSpec): Promise<ResolvedImage> {
-  checkPaths(spec.files);
+/** `requireGate: false` is for images that are not trial containers (test stand-ins for a user's image). */
+export async function resolveImage(spec: ImageSpec, { requireGate = true } = {}): Promise<ResolvedImage> {
+  checkPaths(spec.files, requireGate);
   const files = await Promise.all(spec.files.map(resolveFile));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
   const h = createHash("sha256");
@@ -103,7 +104,7 @@ export async function resolveImage(spec: ImageSpec): Promise<ResolvedImage> {
   return { files, hash: h.digest("hex") };
 }
 
-function checkPaths(files: ImageFile[]): void {
+function checkPaths(files: ImageFile[], requireGate: boolean): void {
   const bad = (why: string) => new HarnessError("BAD_INPUT", `image spec: ${why}`);
   const seen = new Set<string>();
   for (const { path } of files) {
@@ -112,7 +113,7 @@ function checkPaths(files: ImageFile[]): void {
     if (seen.has(path)) throw bad(`${path} is listed twice`);
     seen.add(path);
   }
-  if (!seen.has(GATE_PATH)) throw bad(`the gate is missing at ${GATE_PATH}`);
+  if (requireGate && !seen.has(GATE_PATH)) throw bad(`the gate is missing at ${GATE_PATH}`);
 }
 
 // Hashing a probe takes milliseconds but every trial asks again; the key changes whenever

@@ -3,6 +3,7 @@ import { execa } from "execa";
 import type { Attachment, ObserverName } from "../capture/observer.js";
 import { observerFor } from "../capture/observers.js";
 import { HarnessError } from "../errors.js";
+import type { KernelRecord } from "../parse/kernel-records.js";
 import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
 import { onCleanup } from "../runtime/cleanup.js";
@@ -111,8 +112,9 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     }
 
     const hook = { variant, request, container, gatePid, pid1: container.pid(), attachments, dir, note };
-    await ctx.scenario.beforeRelease?.(hook);
     const sends = ctx.scenario.sends(request);
+    const ignored = watchIgnored(attachments.kernel as Attachment<KernelRecord> | undefined, container.pid(), sends);
+    await ctx.scenario.beforeRelease?.(hook);
     await ctx.containers.quiet();
     const driver = await runDriver(ctx, container, gatePid, init, request, sends);
     ctx.afterSends();
@@ -125,8 +127,15 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     await ctx.scenario.afterSends?.(hook);
 
     const settleMs = ctx.scenario.settleMs(request);
-    let status = await container.wait(settleMs);
-    if (status === null) {
+    // A signal the kernel ignored changed nothing: once every planned one was, the trial is
+    // decided and need not wait out the settle time.
+    let status = await Promise.race([container.wait(settleMs), ignored.then(() => null)]);
+    if (status === null && (await container.wait(0)) === null && ignored.settled()) {
+      await note("kernel-decided", { reason: "the kernel ignored every signal the driver sent", signal: "SIGKILL" });
+      await container.signal("SIGKILL");
+      status = await container.wait(10_000);
+      if (status === null) throw new HarnessError("TRIAL_FAILED", `trial ${id}: PID ${container.pid()} survived SIGKILL for 10 s`);
+    } else if (status === null) {
       await note("deadline-kill", { settleMs, signal: "SIGKILL" });
       await container.signal("SIGKILL");
       status = await container.wait(10_000);
@@ -145,6 +154,33 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
 
   return loadTrialEvidence(ctx.bundle.dir, dir);
 }
+
+/**
+ * Resolves once the kernel observer has reported every planned kill(2) to PID 1 as ignored;
+ * never without the kernel observer, or when any of them was acted upon.
+ */
+function watchIgnored(kernel: Attachment<KernelRecord> | undefined, pid1: number, sends: Send[]): Promise<void> & { settled(): boolean } {
+  const planned = sends.reduce((n, s) => n + (s.count ?? 1), 0);
+  const signals = new Set(sends.map((s) => s.sig));
+  let done = false;
+  const promise = new Promise<void>((resolve) => {
+    if (!kernel?.onRecord || planned === 0) return;
+    let ignored = 0;
+    let acted = false;
+    kernel.onRecord((r) => {
+      if (acted || r.kind !== "signal-generate" || r.targetPid !== pid1 || r.code !== SI_USER || !signals.has(r.sig)) return;
+      if (r.resultName !== "ignored") acted = true;
+      else if (++ignored === planned) {
+        done = true;
+        resolve();
+      }
+    });
+  });
+  return Object.assign(promise, { settled: () => done });
+}
+
+/** si_code of a kill(2): what the driver sends with. */
+const SI_USER = 0;
 
 async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest, sends: Send[]): Promise<DriverReport> {
   // With strace attached its rt_sigaction line times the handler exactly, and /proc reads

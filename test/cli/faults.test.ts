@@ -124,14 +124,14 @@ describe("Go missing", () => {
 });
 
 describe("a Go toolchain that does not exist", () => {
-  it("--go 0.0.1 exits 73 (GO_BUILD_FAILED) with one line, fast", async () => {
+  it("--go 1.99.0 (well formed, never released) exits 73 (GO_BUILD_FAILED) with one line, fast", async () => {
     const sandbox = await makeSandbox();
-    const r = await runCli(["run", "sigterm-race", "--init", "none", "--go", "0.0.1", "--out", sandbox.out], { sandbox, timeout: 60_000 });
+    const r = await runCli(["run", "sigterm-race", "--init", "none", "--go", "1.99.0", "--out", sandbox.out], { sandbox, timeout: 60_000 });
     expect(r.timedOut).toBe(false);
     expect(r.exitCode, r.stderr).toBe(73);
     expect(r.durationMs).toBeLessThan(30_000);
     const line = expectOneErrorLine(r.stderr, { progress: true });
-    expect(line).toMatch(/go0\.0\.1/);
+    expect(line).toMatch(/go1\.99\.0/);
     expect(r.stdout).toBe("");
     // The build comes before the bundle: nothing was written.
     expect(await expectNoCompleteBundle(sandbox.out)).toEqual([]);

@@ -1,6 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StraceRecord } from "../../src/parse/records.js";
@@ -25,6 +27,33 @@ beforeAll(async () => {
 });
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Waits (at most 10 s) until process `pid` has `path` open, as /proc lists its descriptors. */
+async function openedBy(pid: number, path: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const fds = (() => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        return [];
+      }
+    })();
+    if (
+      fds.some((fd) => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`) === path;
+        } catch {
+          return false;
+        }
+      })
+    ) {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`process ${pid} did not open ${path} within 10 s`);
+    await sleep(10);
+  }
+}
 
 /** stderr is one "forensics: …" line, with no stack trace. */
 const expectOneLineError = (stderr: string, text: RegExp) => {
@@ -62,6 +91,17 @@ describe("forensics parse strace", () => {
     expect(out.at(-1)).toMatch(/^\d+ records from 2 files, 0 unparsed$/);
   });
 
+  it("lists the failures a strace -c table counted, which the trace does not show", async () => {
+    // A real -c capture (test/fixtures/strace/real-world/README.md): a table, no trace.
+    const result = await forensics(["parse", "strace", join("real-world", "c-summary-zoom-f.log")]);
+    expect(result.exitCode).toBe(0);
+    const out = result.stdout.split("\n");
+    expect(out[0]).toBe("no failed syscalls");
+    expect(out).toContain("failed calls as strace -c counted them:");
+    expect(out).toContainEqual(expect.stringMatching(/^futex +87504 +784237$/));
+    expect(out.at(-1)).toBe("112 records from 1 file, 0 unparsed");
+  });
+
   it("fails with one line and exit 66 for a file it cannot read", async () => {
     const missing = await forensics(["parse", "strace", "no-such-trace.log"]);
     expect(missing.exitCode).toBe(66);
@@ -92,6 +132,35 @@ describe("forensics parse strace", () => {
     const records = json.stdout.split("\n").map((l) => StraceRecord.parse(JSON.parse(l)));
     expect(records.length).toBeGreaterThan(0);
     expect(records.every((r) => r.kind === "unparsed")).toBe(true);
+  });
+
+  it("reads a FIFO: waits for its writer, parses to the end, as from a file", async () => {
+    const fifo = join(scratch, "trace.fifo");
+    await execa("mkfifo", [fifo]);
+    const cli = forensics(["parse", "strace", "--json", fifo]);
+    await openedBy(cli.pid!, fifo);
+    // The CLI holds the FIFO open before any writer: strace -o may start after it.
+    const writer = await open(fifo, "w");
+    await writer.writeFile(readFileSync(join(fixtures, "tricky.log")));
+    await writer.close();
+    const result = await cli;
+    expect(result.exitCode).toBe(0);
+    const file = await forensics(["parse", "strace", "--json", "tricky.log"]);
+    expect(result.stdout).toBe(file.stdout);
+  });
+
+  it("stops at once on Ctrl-C while a FIFO has no writer", async () => {
+    const fifo = join(scratch, "idle.fifo");
+    await execa("mkfifo", [fifo]);
+    const cli = forensics(["parse", "strace", fifo]);
+    await openedBy(cli.pid!, fifo);
+    const sent = Date.now();
+    cli.kill("SIGINT");
+    const result = await cli;
+    // Before, open() waited in libuv's thread pool and the process could not exit at all.
+    expect(Date.now() - sent).toBeLessThan(3_000);
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toMatch(/SIGINT/);
   });
 
   it("explains itself in --help, with an example", async () => {

@@ -32,24 +32,35 @@ describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runt
         runtime,
         inits: ["none", "tini", "dumb-init"],
         go: [undefined],
-        sweep: { trials: 1, observerSets: [[], ["strace"]], options: {} },
+        sweep: { trials: 1, observerSets: [[], ["kernel"], ["strace"]], options: {} },
         outDir: out,
       });
       trials = result.trials.map(analyseRaceTrial);
-    }, 240_000);
+    }, 300_000);
 
     afterAll(async () => {
       await runCleanups();
       await rm(out, { recursive: true, force: true });
     });
 
-    it("hits all three phases for every init, with and without strace", () => {
+    it("hits all three phases for every init and observer set", () => {
       for (const init of ["none", "tini", "dumb-init"]) {
-        for (const strace of [false, true]) {
-          const phases = new Set(result.trials.filter((t) => t.variant.init === init && t.request.observers.includes("strace") === strace).map((t) => analyseRaceTrial(t).phase));
-          expect([...phases].sort(), `${init} strace=${strace}`).toEqual(expect.arrayContaining(["after-notify", "before-handler", "before-notify"]));
+        for (const set of ["none", "kernel", "strace"]) {
+          const phases = new Set(trials.filter((t) => t.observers === set && result.trials.find((e) => e.id === t.trial)!.variant.init === init).map((t) => t.phase));
+          expect([...phases].sort(), `${init} observed by ${set}`).toEqual(expect.arrayContaining(["after-notify", "before-handler", "before-notify"]));
         }
       }
+    });
+
+    it("has the kernel's word on every SIGTERM it watched: ignored for each lost one, delivered for the others", () => {
+      const watched = trials.filter((t) => t.observers === "kernel");
+      expect(watched.length).toBeGreaterThanOrEqual(12);
+      for (const t of watched) {
+        expect(t.handlerSource, t.trial).toBe("kernel");
+        expect(t.refs.fate, t.trial).not.toBeNull();
+        expect(t.signalFate, t.trial).toBe(t.outcome === "lost" ? "ignored" : "delivered");
+      }
+      for (const t of trials.filter((t) => !t.observers.includes("kernel"))) expect(t.signalFate).toBeNull();
     });
 
     it("gets the program's own exit after Notify and the init's or runtime's default before it", () => {

@@ -36,6 +36,8 @@ export interface KernelTrialOptions {
   init?: InitKind;
   /** Probe name under go-probes (default sigterm). */
   probe?: string;
+  /** A ready-built program to run as /probe instead of a go-probes build. */
+  probePath?: string;
 }
 
 export interface DriverReport {
@@ -62,7 +64,11 @@ export interface KernelTrialResult {
 }
 
 export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrialResult> {
-  const [gate, driver, probe] = await Promise.all([buildProbe("gate"), buildProbe("driver"), buildProbe(o.probe ?? "sigterm")]);
+  const [gate, driver, probe] = await Promise.all([
+    buildProbe("gate"),
+    buildProbe("driver"),
+    o.probePath ? { path: o.probePath } : buildProbe(o.probe ?? "sigterm"),
+  ]);
   await mkdir(o.dir, { recursive: true });
   const container = await createRuntime(o.runtime, launchers).create({
     runId: o.runId,

@@ -54,7 +54,9 @@ describe("strace parser invariants, on every fixture", () => {
       // A first half makes no record of its own unless it never resumes (end() emits it).
       const neverResumed = syscalls(records).filter((r) => r.unfinished && !r.resumed && r.ret === null).length;
       const detached = lines(text).filter((l) => l.endsWith("<detached ...>")).length;
-      expect(records.length).toBe(lines(text).length - firstHalves + neverResumed - detached);
+      // A -c table's header and rules only draw the table; its rows are records.
+      const tableRules = lines(text).filter((l) => /^% time +seconds/.test(l) || /^-+(?: +-+){5}$/.test(l)).length;
+      expect(records.length).toBe(lines(text).length - firstHalves + neverResumed - detached - tableRules);
       expect(records.filter((r) => r.kind === "unparsed")).toEqual([]);
 
       const byLine = createStraceParser({ pid: pidFromFileName(name) });
@@ -197,6 +199,23 @@ describe("strace parser on shapes taken from the fixtures", () => {
     expect(records.map((r) => r.kind)).toEqual(["tracer", "tracer", "syscall"]);
     expect(records[1]).toMatchObject({ text: expect.stringMatching(/^Process \d+ detached$/) });
     expect(records[2]).toMatchObject({ syscall: "restart_syscall", ret: null, unfinished: true, args: ["<... resuming interrupted read ...>"] });
+  });
+
+  it("reads the -C table after the trace into summary records that agree with the trace", () => {
+    const records = parseFixture("ls-summary-after.log");
+    const exit = records.findIndex((r) => r.kind === "exit");
+    const rows = records.slice(exit + 1);
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.every((r) => r.kind === "summary")).toBe(true);
+    // strace counts a call when it returns, which exit_group never does.
+    const calls = syscalls(records.slice(0, exit)).filter((c) => c.syscall !== "exit_group");
+    const total = rows.at(-1);
+    expect(total).toMatchObject({ syscall: null, timePercent: 100, calls: calls.length, errors: calls.filter((c) => c.errno).length });
+    const openat = rows.find((r) => r.kind === "summary" && r.syscall === "openat");
+    expect(openat).toMatchObject({
+      calls: calls.filter((c) => c.syscall === "openat").length,
+      errors: calls.filter((c) => c.syscall === "openat" && c.errno).length,
+    });
   });
 
   it("takes the pid of -ff files from their name", () => {

@@ -26,7 +26,7 @@ describe.each(["namespace", "docker"])("sigterm-race analysis on a recorded %s r
     for (const evidence of trials) {
       const t = analyseRaceTrial(evidence);
       const events = (source: "probe" | "runtime") => evidence.records[source].flatMap((r) => (r.kind === "probe" ? [r.ev] : []));
-      expect(t.outcome === "lost", `${t.trial} lost`).toBe(events("runtime").includes("deadline-kill"));
+      expect(t.outcome === "lost", `${t.trial} lost`).toBe(events("runtime").includes("deadline-kill") || events("runtime").includes("kernel-decided"));
       expect(t.outcome === "handled", `${t.trial} handled`).toBe(events("probe").includes("signal"));
       if (t.outcome === "handled") {
         expect(t.phase).toBe("after-notify");

@@ -35,11 +35,12 @@ function trial(over: Partial<RaceTrial> & Pick<RaceTrial, "trial" | "phase" | "o
     handlerUs: 400,
     handlerSource: "sigcgt",
     notifyUs: 200_000,
+    signalFate: null,
     init: null,
     exitCode: null,
     signal: null,
     probeEnd: null,
-    refs: { send: ref(over.trial, "send"), handler: null, notify: null, delivery: null, handled: null, deadlineKill: null, exit: ref(over.trial, "exit"), fallback: [] },
+    refs: { send: ref(over.trial, "send"), handler: null, notify: null, fate: null, delivery: null, handled: null, deadlineKill: null, exit: ref(over.trial, "exit"), fallback: [] },
     ...over,
   };
 }

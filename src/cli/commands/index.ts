@@ -1,17 +1,25 @@
 import type { Command } from "commander";
-import { register as registerClean } from "./clean.js";
-import { register as registerDoctor } from "./doctor.js";
-import { register as registerList } from "./list.js";
-import { register as registerParse } from "./parse.js";
-import { register as registerReplay } from "./replay.js";
-import { register as registerRun } from "./run.js";
 
-// Each command module exports register(program); this file only lists them.
-export function registerCommands(program: Command): void {
-  registerClean(program);
-  registerDoctor(program);
-  registerList(program);
-  registerParse(program);
-  registerReplay(program);
-  registerRun(program);
+// Each command module exports register(program); this file only lists them. They are
+// imported on demand: doctor and run pull in Docker, pty and scenario code that takes
+// ~0.6 s to load, which `forensics parse strace` on a log must not pay.
+const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
+  clean: () => import("./clean.js"),
+  doctor: () => import("./doctor.js"),
+  export: () => import("./export.js"),
+  list: () => import("./list.js"),
+  parse: () => import("./parse.js"),
+  replay: () => import("./replay.js"),
+  run: () => import("./run.js"),
+  verify: () => import("./verify.js"),
+};
+
+/**
+ * Registers the command `argv` names (its first argument), or every command when it names
+ * none of them (`--help`, a typo: help and "did you mean" need them all).
+ */
+export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
+  const name = argv[2];
+  const names = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
+  for (const module of await Promise.all(names.map((n) => COMMANDS[n]!()))) module.register(program);
 }

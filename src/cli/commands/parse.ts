@@ -2,6 +2,8 @@ import { once } from "node:events";
 import type { Command } from "commander";
 import { parseStraceFile } from "../../capture/strace-file.js";
 import { HarnessError } from "../../errors.js";
+import { createJsonLines } from "../../parse/record-json.js";
+import type { SummaryRecord } from "../../parse/records.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
 import { registerParseGdb } from "./parse-gdb.js";
 import { registerParseKernel } from "./parse-kernel.js";
@@ -44,13 +46,13 @@ async function printJson(files: string[]): Promise<void> {
     if (err.code === "EPIPE") broken = true;
   };
   out.on("error", onError);
+  const lines = createJsonLines();
   try {
     for (const file of files) {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
-        let text = "";
-        for (const r of records) text += `${JSON.stringify(r)}\n`;
-        if (!out.write(text)) await once(out, "drain");
+        for (const r of records) lines.add(r);
+        if (!out.write(lines.take())) await once(out, "drain");
       });
       if (broken) return;
     }
@@ -63,6 +65,8 @@ async function printJson(files: string[]): Promise<void> {
 
 async function printFailureTable(files: string[]): Promise<void> {
   const summary = createFailureSummary();
+  /** Rows of a -c/-C table with failures: strace counted them, the trace may not show them. */
+  const counted: SummaryRecord[] = [];
   let records = 0;
   let unparsed = 0;
   for (const file of files) {
@@ -71,7 +75,9 @@ async function printFailureTable(files: string[]): Promise<void> {
     await parseStraceFile(file, (batch) => {
       for (const r of batch) {
         if (r.kind === "unparsed") fileUnparsed++;
-        else summary.add(r);
+        else if (r.kind === "summary") {
+          if (r.syscall !== null && r.errors > 0) counted.push(r);
+        } else summary.add(r);
       }
       fileRecords += batch.length;
     });
@@ -86,9 +92,21 @@ async function printFailureTable(files: string[]): Promise<void> {
     unparsed += fileUnparsed;
   }
   const rows = summary.rows();
-  const table = rows.length === 0 ? "no failed syscalls\n" : formatFailureTable(rows);
+  let table = rows.length === 0 ? "no failed syscalls\n" : formatFailureTable(rows);
+  if (counted.length > 0) table += `\nfailed calls as strace -c counted them:\n${formatCountedTable(counted)}`;
   const plural = files.length === 1 ? "file" : "files";
   process.stdout.write(`${table}\n${records} records from ${files.length} ${plural}, ${unparsed} unparsed\n`);
+}
+
+/** The -c rows with errors, most errors first. */
+function formatCountedTable(rows: SummaryRecord[]): string {
+  const cells = [...rows]
+    .sort((a, b) => b.errors - a.errors || (a.syscall! < b.syscall! ? -1 : 1))
+    .map((r) => [r.syscall!, String(r.errors), String(r.calls)]);
+  const header = ["SYSCALL", "ERRORS", "CALLS"];
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join("  ");
+  return `${[header, ...cells].map(line).join("\n")}\n`;
 }
 
 /** Decoded paths may hold newlines or escapes; a table cell must stay on its line. */

@@ -5,11 +5,14 @@ import { OBSERVERS } from "../../capture/observers.js";
 import { HarnessError } from "../../errors.js";
 import { parseGoVersionFlag } from "../../probe/go-toolchain.js";
 import { runScenario } from "../../scenario/run.js";
+import type { TargetChoice } from "../../scenario/target.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
 import { replayBundle } from "./replay.js";
 
 interface RunFlags {
+  binary?: string;
+  image?: string;
   runtime: RuntimeKind;
   init?: InitKind[];
   go?: string[];
@@ -29,9 +32,12 @@ export function register(program: Command): void {
   const run = program
     .command("run")
     .argument("<scenario>", "scenario name (see: forensics list)")
+    .argument("[program-args...]", "after --: the arguments of your --binary, or the cmd that replaces your --image's")
     .description("run a scenario's trials, print verdicts on its claims, and write a trace bundle")
     .addOption(new Option("--runtime <kind>", "where trials run: namespace (no daemon) or docker").choices([...RUNTIME_KINDS]).default("namespace"))
     .option("--init <list>", `what is PID 1, comma-separated subset of ${INIT_KINDS.join(",")} (default: the scenario's)`, parseInits)
+    .option("--binary <path>", "run your own Linux executable instead of the scenario's probe (namespace or docker runtime)")
+    .option("--image <image>", "run an image of the local Docker engine, unchanged, instead of the probe (--runtime docker)")
     .option("--go <versions>", "build the probe with these Go toolchains through GOTOOLCHAIN, one variant each; `host` is the host's Go (e.g. host,1.27.3)", parseGoList)
     .option("--trials <n>", "trials per planned point and observer set", parsePositiveInt, 1)
     .option(
@@ -78,8 +84,18 @@ export function register(program: Command): void {
     .option("--json", "print one JSON document (bundle, findings, trials) on stdout; progress stays on stderr")
     .option("--replay", "open the bundle in `forensics replay` once the run is done")
     .addHelpText("after", () => `\n${SCENARIOS.map((s) => s.help).join("\n\n")}\n\nObservers:\n${Object.values(OBSERVERS).map((o) => `  ${o!.name.padEnd(8)} ${o!.summary}`).join("\n")}\n\n${EXAMPLES}`)
-    .action(async (name: string, flags: RunFlags) => {
+    .action(async (name: string, programArgs: string[], flags: RunFlags) => {
       const scenario = findScenario(name);
+      if (flags.binary !== undefined && flags.image !== undefined) throw new HarnessError("USAGE", "--binary and --image name two targets: give one");
+      if (programArgs.length > 0 && flags.binary === undefined && flags.image === undefined) {
+        throw new HarnessError("USAGE", `unexpected argument ${JSON.stringify(programArgs[0])}: program arguments (after --) go with --binary or --image`);
+      }
+      const target: TargetChoice =
+        flags.binary !== undefined
+          ? { kind: "binary", path: flags.binary, args: programArgs }
+          : flags.image !== undefined
+            ? { kind: "image", image: flags.image, args: programArgs }
+            : { kind: "probe" };
       const foreign = [...owners].filter(([option, names]) => flags[option] !== undefined && !names.includes(scenario.name)).map(([option]) => option);
       if (foreign.length) throw new HarnessError("USAGE", `${scenario.name} has no option --${foreign.join(", --")}`);
       if (flags.observe !== undefined && flags.strace !== undefined) throw new HarnessError("USAGE", "--strace is an alias of --observe: give one of them");
@@ -100,6 +116,7 @@ export function register(program: Command): void {
         inits: flags.init ?? scenario.defaultInits,
         go: flags.go ?? [undefined],
         axes,
+        target,
         sweep: { trials: flags.trials, observerSets, options },
         outDir: flags.out,
         onProgress: (event) => {
@@ -118,6 +135,8 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --runtime docker --init none,docker-init
   forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --observe none --out /tmp/traces
   forensics run sigterm-race --strace on            # the older spelling of --observe strace
+  forensics run sigterm-race --binary ./server --observe kernel -- --listen :8080
+  forensics run sigterm-race --runtime docker --image myapp:latest --init none,docker-init
   forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'`;
 
 function parseInits(value: string): InitKind[] {

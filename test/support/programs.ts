@@ -1,0 +1,20 @@
+import { mkdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import { resolveCacheDir } from "../../src/probe/build.js";
+
+const SOURCES = join(import.meta.dirname, "../fixtures/programs");
+
+/**
+ * Builds test/fixtures/programs/<name>.c as a static executable (cached beside the probe
+ * builds) and returns its path: test targets that are not Go programs.
+ */
+export async function buildStaticC(name: string): Promise<string> {
+  const out = join(resolveCacheDir(), "c", name);
+  const source = join(SOURCES, `${name}.c`);
+  const [src, bin] = await Promise.all([stat(source), stat(out).catch(() => null)]);
+  if (bin !== null && bin.mtimeMs >= src.mtimeMs) return out;
+  await mkdir(join(resolveCacheDir(), "c"), { recursive: true });
+  await execa("cc", ["-static", "-O2", "-o", out, source]);
+  return out;
+}

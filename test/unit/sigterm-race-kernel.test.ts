@@ -1,0 +1,44 @@
+// sigterm-race's reading of the kernel observer's records, on real captures the kernel
+// observer made (test/fixtures/kernel: the probe as PID 1, SIGTERM before Go's handler,
+// between the handler and Notify, after Notify).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readKernelRace } from "../../scenarios/sigterm-race/kernel-view.js";
+import { KERNEL_RAW, kernelObserver } from "../../src/capture/kernel.js";
+import { firstKillFate } from "../../src/evidence/kernel-signals.js";
+import { rootPidsOf } from "../../src/parse/kernel-tree.js";
+
+const FIXTURES = join(import.meta.dirname, "../fixtures/kernel");
+const load = (capture: string) =>
+  kernelObserver.parse(Object.fromEntries(Object.values(KERNEL_RAW).map((f) => [f, readFileSync(join(FIXTURES, capture, f), "utf8")])));
+
+describe.each([
+  ["namespace-pid1-before-handler", "ignored", true],
+  ["namespace-pid1-before-notify", "delivered", false],
+  ["namespace-pid1-after-notify", "delivered", true],
+  ["docker-pid1-after-notify", "delivered", true],
+] as const)("%s", (capture, fate, notified) => {
+  const records = load(capture);
+  const pid1 = rootPidsOf(records)[0]!;
+  const race = readKernelRace(records, "/probe");
+
+  it("finds the probe's exec and, when the program got that far, Go's SIGTERM handler install after it", () => {
+    expect(race.exec?.pid).toBe(pid1);
+    if (race.handler) {
+      expect(race.handler.index).toBeGreaterThan(race.exec!.index);
+      expect(race.handler.doneUs).toBeGreaterThanOrEqual(race.handler.startUs);
+      const install = records[race.handler.index]!;
+      expect(install.kind === "syscall-enter" && install.syscall === "rt_sigaction" && Number(install.args.sig)).toBe(15);
+    }
+  });
+
+  it(`says the driver's SIGTERM was ${fate}`, () => {
+    expect(firstKillFate(records, 15, pid1)?.result).toBe(fate);
+  });
+
+  it(notified ? "sees Notify through its uprobe, after the handler (a lost SIGTERM leaves the program to get there)" : "sees no Notify: the signal ended the program before it", () => {
+    expect(race.notify !== null).toBe(notified);
+    if (race.notify && race.handler) expect(race.notify.us).toBeGreaterThan(race.handler.doneUs);
+  });
+});
