@@ -104,7 +104,7 @@ describe("forensics replay", () => {
     const tty = await open();
     await toT005(tty);
     tty.send("/driver rel\r");
-    await tty.waitFor(/causal chain \(\d+ hops/);
+    await tty.waitFor((screen) => /\/driver rel 1 hits/.test(screen) && /#\d+ runtime#\d+ probe · /.test(screen) && screen.includes("trial t005"));
     expect(tty.text()).toMatch(/send .*runtime: driver kill\(\d+, SIGTERM\)/);
     // The fixture's t005: every hop of the chain, each from the observer that saw it.
     const hops = [
