@@ -1,4 +1,5 @@
 import type { RecordSource, TrialEvidence } from "../evidence/schemas.js";
+import { signalName as parseSignalName, signalNumber } from "../parse/signals.js";
 
 // The replay reads records of every observer through these few accessors, so a record kind
 // it has never seen (a newer observer's) still shows: its fields, its time, its raw line.
@@ -105,8 +106,8 @@ export function signalNameOf(r: AnyRecord): string | null {
   return null;
 }
 
-const NAMES = ["", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"];
-export const signalName = (n: number): string => NAMES[n] ?? (n >= 34 && n <= 64 ? `SIGRT${n - 34}` : `signal ${n}`);
+/** The name strace and the kernel parser use (parse/signals.ts), or "signal N" outside 1..64. */
+export const signalName = (n: number): string => parseSignalName(n) ?? `signal ${n}`;
 
 /** The raw line as captured when the record carries it (kernel records, unparsed lines). */
 export function rawLineOf(r: AnyRecord): string | null {
@@ -125,4 +126,24 @@ export function fieldsOf(r: AnyRecord): [string, string][] {
     out.push([k, typeof v === "string" ? v : JSON.stringify(v)]);
   }
   return out;
+}
+
+/** A decoded reading of a printed syscall argument, where one helps: signal numbers, signal sets. */
+export function decodeArg(role: string | undefined, value: string): string | null {
+  if (role === "signal") {
+    const n = /^\d+$/.test(value) ? Number(value) : signalNumber(value);
+    return n === null ? null : `signal ${n} = ${signalName(n)}`;
+  }
+  if (role === "sigset") {
+    const m = /^(~)?\[(.*)\]$/.exec(value.trim());
+    if (!m) return null;
+    const names = m[2]!.split(/\s+/).filter(Boolean);
+    const what = names.length === 0 ? "no signal" : names.map((n) => (n.startsWith("SIG") ? n : `SIG${n}`)).join(", ");
+    return m[1] ? `every signal except ${what}` : `{${what}}`;
+  }
+  if (role === "fd") {
+    const m = /^(-?\d+)<(.*)>$/.exec(value);
+    return m ? `fd ${m[1]} → ${m[2]}` : null;
+  }
+  return null;
 }

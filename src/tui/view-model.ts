@@ -3,7 +3,7 @@ import { syscallArgs } from "../parse/syscall-table.js";
 import { escapeText, fit, formatUs } from "./format.js";
 import { formatFilter } from "./filter.js";
 import type { RawLocator } from "./raw-location.js";
-import { fieldsOf } from "./records.js";
+import { decodeArg, fieldsOf } from "./records.js";
 import { sourceName, type ReplaySession } from "./session.js";
 import { FLAG, rowAtTime, type TrialIndex } from "./trial-index.js";
 
@@ -180,7 +180,10 @@ export function detailLines(s: ReplaySession, raw: RawLocator, width: number): L
     if (r.kind === "syscall" && Array.isArray(r.args)) {
       const roles = syscallArgs(String(r.syscall)) ?? {};
       const roleAt = new Map(Object.entries(roles).map(([role, i]) => [i as number, role]));
-      (r.args as string[]).forEach((a, i) => out.push([{ text: `  arg${i}${roleAt.has(i) ? ` (${roleAt.get(i)})` : ""} `, style: "dim" }, { text: escapeText(a) }]));
+      (r.args as string[]).forEach((a, i) => {
+        const decoded = decodeArg(roleAt.get(i), a);
+        out.push([{ text: `  arg${i}${roleAt.has(i) ? ` (${roleAt.get(i)})` : ""} `, style: "dim" }, { text: escapeText(a) }, ...(decoded ? [{ text: `  ${escapeText(decoded)}`, style: "dim" as const }] : [])]);
+      });
     }
   }
   const citing = s.data.findings.filter((f) => f.evidence.some((e) => e.trial === ix.trial.id && e.source === src && e.index === index));

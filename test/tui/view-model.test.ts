@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { copyFinding } from "../../src/tui/copy.js";
 import { parseFilter } from "../../src/tui/filter.js";
+import { decodeArg } from "../../src/tui/records.js";
 import { escapeText, fit, formatUs } from "../../src/tui/format.js";
 import { handleKey } from "../../src/tui/keys.js";
 import { openReplay } from "../../src/tui/open.js";
@@ -34,6 +35,18 @@ describe("format", () => {
     expect(fit("abcdef", 4)).toBe("abc…");
     expect(fit("ab", 4)).toBe("ab  ");
   });
+});
+
+describe("decodeArg", () => {
+  test.each([
+    ["signal", "SIGTERM", "signal 15 = SIGTERM"],
+    ["signal", "23", "signal 23 = SIGURG"],
+    ["sigset", "~[RTMIN RT_1]", "every signal except SIGRTMIN, SIGRT_1"],
+    ["sigset", "[TERM INT]", "{SIGTERM, SIGINT}"],
+    ["sigset", "[]", "{no signal}"],
+    ["fd", "3</etc/passwd>", "fd 3 → /etc/passwd"],
+    ["flags", "O_RDONLY", null],
+  ])("%s %j → %j", (role, value, decoded) => expect(decodeArg(role, value)).toBe(decoded));
 });
 
 describe("parseFilter", () => {
