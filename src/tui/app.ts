@@ -7,7 +7,7 @@ import { osc52 } from "./copy.js";
 import { handleKey, normalizeKey } from "./keys.js";
 import { makeRawLocator } from "./raw-location.js";
 import type { ReplaySession } from "./session.js";
-import { compareLines, compareTitle, detailLines, findingsLines, headerLines, helpLines, histogramLine, layout, statusLine, timelineLines, type Line, type Style } from "./view-model.js";
+import { compareLandmarks, compareLines, compareTitle, detailLines, findingsLines, headerLines, helpLines, histogramLine, layout, statusLine, timelineLines, type Line, type Style } from "./view-model.js";
 
 // The only file that knows blessed: boxes whose content is the view model's lines, keys
 // fed to handleKey, a timer for playback. The timeline box holds only the rows on screen.
@@ -156,8 +156,8 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     place(status, L.status);
     header.setContent(toTags(headerLines(session, width), mono));
     if (compare) {
-      const rows = Math.max(1, L.timeline - 1);
-      timeline.setContent(toTags([compareTitle(session, width), ...compareLines(session, width, rows)], mono));
+      const rows = Math.max(1, L.timeline - 2);
+      timeline.setContent(toTags([compareTitle(session, width), compareLandmarks(session, width), ...compareLines(session, width, rows)], mono));
     } else if (L.timeline >= 12) {
       timeline.setContent(toTags([histogramLine(session, width), ...timelineLines(session, width, L.timeline - 1)], mono));
     } else timeline.setContent(toTags(timelineLines(session, width, L.timeline), mono));
@@ -248,7 +248,7 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
         if (data.action === "wheelup") session.moveTo(session.cursorPos - 3);
         else if (data.action === "wheeldown") session.moveTo(session.cursorPos + 3);
         else if (data.action === "mousedown" && data.y >= top && data.y < top + (timeline.height as number)) {
-          const headerRows = session.compare !== null || (timeline.height as number) >= 12 ? 1 : 0;
+          const headerRows = session.compare !== null ? 2 : (timeline.height as number) >= 12 ? 1 : 0;
           session.moveTo(session.top + (data.y - top) - headerRows);
           session.focus = "timeline";
         } else return;

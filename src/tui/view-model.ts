@@ -150,6 +150,30 @@ export function compareLines(s: ReplaySession, width: number, height: number): L
   return out;
 }
 
+/**
+ * The observer effect in one line: the probe's own events (start, notify, signal, exit) in
+ * both trials, each from its exec, and how much later they came on the left.
+ */
+export function compareLandmarks(s: ReplaySession, width: number): Line {
+  const other = s.compare === null ? null : s.data.trials[s.order[s.compare]!]!;
+  if (!other) return clip([], width);
+  const firstOf = (t: typeof other) => {
+    const m = new Map<string, number>();
+    for (const r of t.records.probe) if (r.kind === "probe" && !m.has(r.ev)) m.set(r.ev, r.tsUs - t.originUs);
+    return m;
+  };
+  const left = firstOf(s.trial);
+  const right = firstOf(other);
+  const parts: Span[] = [{ text: " probe events from exec, left vs right:", style: "dim" }];
+  for (const [ev, l] of left) {
+    const r = right.get(ev);
+    if (r === undefined) continue;
+    parts.push({ text: ` ${ev} ${formatUs(l)} vs ${formatUs(r)}` }, { text: ` (${formatUs(l - r)})`, style: Math.abs(l - r) >= 1000 ? "failed" : "dim" }, { text: " ·", style: "dim" });
+  }
+  if (parts.length === 1) parts.push({ text: " none in common", style: "dim" });
+  return clip(parts, width);
+}
+
 export function compareTitle(s: ReplaySession, width: number): Line {
   const half = Math.floor((width - 1) / 2);
   const other = s.compare === null ? null : s.data.trials[s.order[s.compare]!]!;

@@ -10,7 +10,7 @@ import { openReplay } from "../../src/tui/open.js";
 import { makeRawLocator, type RawLocator } from "../../src/tui/raw-location.js";
 import { ReplaySession, type ReplayData } from "../../src/tui/session.js";
 import { FLAG } from "../../src/tui/trial-index.js";
-import { compareLines, detailLines, findingsLines, headerLines, histogramLine, layout, plain, statusLine, timelineLines } from "../../src/tui/view-model.js";
+import { compareLandmarks, compareLines, detailLines, findingsLines, headerLines, histogramLine, layout, plain, statusLine, timelineLines } from "../../src/tui/view-model.js";
 import { FIXTURE } from "./bundles.js";
 
 describe("format", () => {
@@ -208,6 +208,8 @@ describe("panes for a session on a real bundle", () => {
     expect(lines.every((l) => l.includes("│"))).toBe(true);
     const right = lines.map((l) => l.split("│")[1]!).join("\n");
     expect(right).toMatch(/\+50\d\.\d{3}ms/);
+    // The observer effect: strace+kernel delayed the probe's Notify against the unobserved trial.
+    expect(plain(compareLandmarks(s, 300))).toMatch(/notify \+[\d.]+ms vs \+[\d.]+ms \(\+[\d.]+ms\)/);
   });
 
   test("copy a finding: Markdown with its verdict, summary and evidence", () => {
