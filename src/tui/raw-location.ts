@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { OBSERVERS } from "../capture/observers.js";
 import type { RecordSource, TrialEvidence } from "../evidence/schemas.js";
@@ -66,6 +66,15 @@ export function makeRawLocator(bundleDir: string): RawLocator {
       if (hit) return hit;
       const out: RawLine[] = [];
       for (const rel of rawFilesOf(trial, source)) {
+        // A big strace log is not read whole for one record: its lines are in time order,
+        // so a binary search over positional reads finds the window holding the record.
+        if (source === "strace" && typeof record.tsUs === "number" && typeof record.pid === "number" && !files.has(rel)) {
+          const found = windowSearch(join(bundleDir, rel), rel, record as unknown as StraceLike);
+          if (found !== null) {
+            out.push(...found);
+            if (out.length > 0) break;
+          }
+        }
         const buf = load(rel);
         if (!buf) continue;
         if (source === "probe" || source === "runtime") {
@@ -86,38 +95,7 @@ export function makeRawLocator(bundleDir: string): RawLocator {
           const at = find(buf, record.line);
           if (at >= 0) out.push(lineAt(rel, buf, at));
         } else if (typeof record.tsUs === "number" && typeof record.pid === "number") {
-          // strace pads the pid column ("5333  1796028364.535468 …"): find the stamp, then check the pid before it.
-          const us = record.tsUs;
-          const stamp = ` ${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")} `;
-          const pidIs = (at: number, start: number) => buf.subarray(start, at).toString("latin1").trim() === String(record.pid);
-          let at = -1;
-          for (let from = 0; ; ) {
-            const hit = buf.indexOf(stamp, from);
-            if (hit < 0) break;
-            const start = buf.lastIndexOf(NL, hit) + 1;
-            if (pidIs(hit, start)) {
-              at = start;
-              break;
-            }
-            from = hit + 1;
-          }
-          if (at < 0) continue;
-          out.push(lineAt(rel, buf, at));
-          if (record.resumed === true && typeof record.syscall === "string") {
-            // The second half: the next line of this pid saying `<... syscall resumed>`.
-            const needle = `<... ${record.syscall} resumed>`;
-            for (let from = at + 1; ; ) {
-              const hit = buf.indexOf(needle, from);
-              if (hit < 0) break;
-              const start = buf.lastIndexOf(NL, hit) + 1;
-              const head = buf.subarray(start, hit).toString("latin1").trim().split(/\s+/)[0];
-              if (head === String(record.pid)) {
-                out.push(lineAt(rel, buf, start));
-                break;
-              }
-              from = hit + 1;
-            }
-          }
+          out.push(...straceLines(rel, buf, 0, record as unknown as StraceLike));
         }
         if (out.length > 0) break;
       }
@@ -125,4 +103,95 @@ export function makeRawLocator(bundleDir: string): RawLocator {
       return out;
     },
   };
+}
+
+interface StraceLike {
+  tsUs: number;
+  pid: number;
+  resumed?: unknown;
+  syscall?: unknown;
+}
+
+/** The record's line(s) in `buf`, which starts at byte `base` of the file. */
+function straceLines(rel: string, buf: Buffer, base: number, record: StraceLike): RawLine[] {
+  const lineAt = (offset: number): RawLine => {
+    const end = buf.indexOf(NL, offset);
+    return { file: rel, offset: base + offset, text: buf.subarray(offset, end < 0 ? buf.length : end).toString("utf8") };
+  };
+  // strace pads the pid column ("5333  1796028364.535468 …"): find the stamp, then check the pid before it.
+  const us = record.tsUs;
+  const stamp = ` ${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, "0")} `;
+  let at = -1;
+  for (let from = 0; ; ) {
+    const hit = buf.indexOf(stamp, from);
+    if (hit < 0) break;
+    const start = buf.lastIndexOf(NL, hit) + 1;
+    if (buf.subarray(start, hit).toString("latin1").trim() === String(record.pid)) {
+      at = start;
+      break;
+    }
+    from = hit + 1;
+  }
+  if (at < 0) return [];
+  const out = [lineAt(at)];
+  if (record.resumed === true && typeof record.syscall === "string") {
+    // The second half: the next line of this pid saying `<... syscall resumed>`.
+    const needle = `<... ${record.syscall} resumed>`;
+    for (let from = at + 1; ; ) {
+      const hit = buf.indexOf(needle, from);
+      if (hit < 0) break;
+      const start = buf.lastIndexOf(NL, hit) + 1;
+      if (buf.subarray(start, hit).toString("latin1").trim().split(/\s+/)[0] === String(record.pid)) {
+        out.push(lineAt(start));
+        break;
+      }
+      from = hit + 1;
+    }
+  }
+  return out;
+}
+
+const BIG = 8 << 20;
+const WINDOW = 256 << 10;
+
+/** Binary search by stamp over positional reads; null when the file is small or the window misses (read it whole then). */
+export function windowSearch(path: string, rel: string, record: StraceLike): RawLine[] | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size < BIG) return null;
+    const probe = Buffer.alloc(1024);
+    const stampAt = (pos: number): number | null => {
+      const n = readSync(fd, probe, 0, probe.length, pos);
+      const nl = probe.subarray(0, n).indexOf(NL);
+      if (nl < 0) return null;
+      const m = /^\s*\d+\s+(\d+)\.(\d{6}) /.exec(probe.subarray(nl + 1, n).toString("latin1"));
+      return m ? Number(m[1]) * 1e6 + Number(m[2]) : null;
+    };
+    let lo = 0;
+    let hi = size;
+    while (hi - lo > WINDOW / 4) {
+      const mid = Math.floor((lo + hi) / 2);
+      const us = stampAt(mid);
+      if (us === null) break;
+      if (us < record.tsUs) lo = mid;
+      else hi = mid;
+    }
+    const from = Math.max(0, lo - WINDOW);
+    const to = Math.min(size, hi + WINDOW);
+    const buf = Buffer.alloc(to - from);
+    readSync(fd, buf, 0, buf.length, from);
+    // Start at a line boundary so offsets and the pid check see whole lines.
+    const first = from === 0 ? 0 : buf.indexOf(NL) + 1;
+    const lines = straceLines(rel, buf.subarray(first), from + first, record);
+    // A resumed call whose second half lies past the window: read the file whole instead.
+    return lines.length > (record.resumed === true ? 1 : 0) ? lines : null;
+  } finally {
+    closeSync(fd);
+  }
 }
