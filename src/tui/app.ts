@@ -122,6 +122,7 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     process.exit(1);
   };
   process.on("uncaughtException", onCrash);
+  process.on("unhandledRejection", onCrash);
   process.on("exit", restore);
 
   const box = (opts: blessed.Widgets.BoxOptions) => blessed.box({ parent: screen, tags: true, wrap: false, ...opts } as blessed.Widgets.BoxOptions);
@@ -206,6 +207,7 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     const quit = () => {
       if (timer) clearTimeout(timer);
       process.off("uncaughtException", onCrash);
+      process.off("unhandledRejection", onCrash);
       process.off("exit", restore);
       unregister();
       restore();

@@ -3,7 +3,8 @@ import { readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as tar from "tar";
 import { beforeAll, describe, expect, test } from "vitest";
-import { ensureBuilt } from "../cli/cli.js";
+import { execa } from "execa";
+import { ensureBuilt, root } from "../cli/cli.js";
 import { addHostileRecord, copyFixture, FIXTURE, readJson } from "./bundles.js";
 import { startTty, type Tty } from "./pty.js";
 
@@ -245,6 +246,14 @@ describe("forensics replay", () => {
     const out = tty.output();
     expect(out.lastIndexOf("\x1b[?1049l")).toBeGreaterThan(out.lastIndexOf("\x1b[?1049h"));
     expect(out).toContain("\x1b[?25h");
+  });
+
+  test("run --replay is offered, and refused without a terminal before any trial runs", async () => {
+    const help = await execa(process.execPath, [join(root, "bin", "forensics.js"), "run", "--help"], { reject: false });
+    expect(help.stdout).toContain("--replay");
+    const run = await execa(process.execPath, [join(root, "bin", "forensics.js"), "run", "sigterm-race", "--replay"], { reject: false, stdin: "ignore" });
+    expect(run.exitCode).toBe(64);
+    expect(run.stderr).toContain("--replay needs a terminal");
   });
 
   test("--no-mouse leaves the mouse to the terminal", async () => {

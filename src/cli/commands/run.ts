@@ -98,6 +98,7 @@ export function register(program: Command): void {
             : { kind: "probe" };
       const foreign = [...owners].filter(([option, names]) => flags[option] !== undefined && !names.includes(scenario.name)).map(([option]) => option);
       if (foreign.length) throw new HarnessError("USAGE", `${scenario.name} has no option --${foreign.join(", --")}`);
+      if (flags.replay && !(process.stdout.isTTY && process.stdin.isTTY)) throw new HarnessError("USAGE", "--replay needs a terminal (stdin and stdout a TTY)");
       if (flags.observe !== undefined && flags.strace !== undefined) throw new HarnessError("USAGE", "--strace is an alias of --observe: give one of them");
       const observe = flags.observe ?? (flags.strace ? STRACE_ALIAS[flags.strace] : undefined);
       let observerSets: ObserverName[][];
