@@ -1,9 +1,16 @@
 import { HarnessError } from "../src/errors.js";
 import type { Scenario } from "../src/scenario/define.js";
 import sigtermRace from "./sigterm-race/index.js";
+import tzMatrix from "./tz-matrix/index.js";
+import tzMissingZoneinfo from "./tz-missing-zoneinfo/index.js";
+import tzCgoCache from "./tz-cgo-cache/index.js";
+import tzLocaltimeMount from "./tz-localtime-mount/index.js";
+import tzDockerfileOrder from "./tz-dockerfile-order/index.js";
+import localeMissing from "./locale-missing/index.js";
+import tzGdbSnapshot from "./tz-gdb-snapshot/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing, tzGdbSnapshot];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -13,6 +13,10 @@ command -v dockerd >/dev/null || need_apt+=(docker.io)
 command -v mkfifo >/dev/null || need_apt+=(coreutils)
 # Tests run a static C program as a PID 1 without any signal handler (test/fixtures/programs).
 command -v cc >/dev/null && [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || need_apt+=(gcc libc6-dev)
+# audit's tests put a static shell into FROM-scratch images (gcc above also serves their cgo build).
+dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The tz and locale scenarios build their probe with cgo: glibc (gcc) and static musl (musl-gcc).
+command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

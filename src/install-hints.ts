@@ -7,6 +7,8 @@ export const INSTALL_HINTS = {
   "dumb-init": "apt-get install -y dumb-init",
   mkfifo: "apt-get install -y coreutils",
   docker: "apt-get install -y docker.io",
+  gcc: "apt-get install -y gcc",
+  "musl-gcc": "apt-get install -y musl-tools",
 } as const;
 
 export type HintedTool = keyof typeof INSTALL_HINTS;

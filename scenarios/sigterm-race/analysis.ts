@@ -3,7 +3,7 @@ import type { RecordRef, TrialEvidence } from "../../src/evidence/schemas.js";
 import { describeEvent, describeStrace } from "../../src/parse/describe.js";
 import { firstKillFate } from "../../src/evidence/kernel-signals.js";
 import { describeKernelRecord } from "../../src/parse/kernel-describe.js";
-import type { SignalResultName } from "../../src/parse/kernel-records.js";
+import type { KernelRecord, SignalResultName } from "../../src/parse/kernel-records.js";
 import { nsTextToUs } from "../../src/parse/probe.js";
 import type { ProbeEvent, ProbeRecord, StraceRecord, SyscallRecord } from "../../src/parse/records.js";
 import { readKernelRace } from "./kernel-view.js";
@@ -41,6 +41,12 @@ export interface RaceTrial {
   notifyUs: number | null;
   /** The kernel's result for the driver's SIGTERM to PID 1; null when the kernel observer did not run. */
   signalFate: SignalResultName | null;
+  /**
+   * Where a lost SIGTERM went, as the kernel saw it: `kernel` (it ignored the signal: PID 1
+   * with SIG_DFL), `pid1-handler` (delivered to a handler of PID 1 that never passed it on,
+   * e.g. dumb-init's do-nothing handler before its sigwait loop); null when not lost or unseen.
+   */
+  lostBy: "kernel" | "pid1-handler" | null;
   /** What PID 1 did to prepare for SIGTERM when it is an init; null without strace or init. */
   init: InitPreparation | null;
   phase: Phase;
@@ -130,7 +136,7 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
         : null;
 
   const request = trial.request as SigtermRequest;
-  return {
+  const result: RaceTrial = {
     trial: trial.id,
     observers: observerSetKey(request.observers as ObserverName[]),
     strace: request.observers.includes("strace"),
@@ -142,8 +148,9 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
     handlerSource,
     notifyUs,
     signalFate: fate?.result ?? null,
+    lostBy: null,
     init: findInitPreparation(trial, probeExec?.record.pid ?? null),
-    phase: classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"),
+    phase: notifyInProgress(classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"), handled !== null),
     outcome: classifyOutcome({ handled: handled !== null, ignored: fate?.result === "ignored", deadlineKill: deadlineKill !== null, userTarget: target.kind !== undefined && target.kind !== "probe", exit: exitFields, probeEnd, fallback: fallbackCount }),
     exitCode: typeof exitFields.code === "number" ? exitFields.code : null,
     signal: typeof exitFields.signal === "string" ? exitFields.signal : null,
@@ -160,6 +167,24 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
       fallback,
     },
   };
+  if (result.outcome === "lost" && pid1 !== null && fate) result.lostBy = whereLost(kernel, fate, pid1);
+  return result;
+}
+
+/**
+ * The probe reports Notify once it has returned, but Notify takes effect inside the call:
+ * a SIGTERM the program handled yet sent before that report landed while Notify was
+ * taking effect, on neither side of it.
+ */
+const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "before-notify" && handled ? "boundary" : phase);
+
+/** A lost SIGTERM the kernel ignored, or one it delivered to PID 1's own handler that sent nothing on. */
+function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number): RaceTrial["lostBy"] {
+  if (fate.result === "ignored") return "kernel";
+  const after = kernel.slice(fate.index + 1);
+  const handled = after.some((r) => r.kind === "signal-deliver" && r.pid === pid1 && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
+  const forwarded = after.some((r) => r.kind === "signal-generate" && r.sig === SIGTERM && r.targetPid !== pid1);
+  return handled && !forwarded ? "pid1-handler" : null;
 }
 
 /**

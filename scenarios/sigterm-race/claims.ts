@@ -60,9 +60,14 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
       : `without strace it is unknown whether ${variant.init} installs a handler`
     : `strace shows ${variant.init} ${handlers.length ? `installing a SIGTERM handler ${formatUs(Math.min(...handlers))}` : "never installing a SIGTERM handler"}${blocked.length ? ` and blocking SIGTERM ${formatUs(Math.min(...blocked))} after exec` : ""}`;
   const lostPart = lost.length ? `PID 1 (${variant.init}) dropped SIGTERM sent ${range(lost.map((t) => t.sentUs))} µs after exec, before it was ready (${lost.length} trial${lost.length === 1 ? "" : "s"})` : `no trial was early enough to catch ${variant.init} unprepared`;
-  const summary = `${lostPart}; later ones were forwarded to the probe; ${prep}`;
-  if (preps.length > 0 && handlers.length === 0 && forwarded.length > 0) return { ...base, verdict: "refuted", summary, evidence };
-  if (lost.length > 0 && (handlers.length > 0 || forwarded.length === 0)) return { ...base, verdict: "confirmed", summary, evidence };
+  // The kernel observer tells the two ways an init loses it apart: ignored (SIG_DFL) or
+  // delivered to a handler of its own that never passed it on.
+  const byKernel = lost.filter((t) => t.lostBy === "kernel").length;
+  const byHandler = lost.filter((t) => t.lostBy === "pid1-handler").length;
+  const kernelPart = byKernel + byHandler > 0 ? `; the kernel ${byKernel ? `ignored ${byKernel}` : ""}${byKernel && byHandler ? " and " : ""}${byHandler ? `delivered ${byHandler} to ${variant.init}'s own handler, which passed nothing on` : ""}` : "";
+  const summary = `${lostPart}${kernelPart}; later ones were forwarded to the probe; ${prep}`;
+  if (preps.length > 0 && handlers.length === 0 && byHandler === 0 && forwarded.length > 0) return { ...base, verdict: "refuted", summary, evidence };
+  if (lost.length > 0 && (handlers.length > 0 || byHandler > 0 || forwarded.length === 0)) return { ...base, verdict: "confirmed", summary, evidence };
   return { ...base, verdict: "inconclusive", summary, evidence };
 }
 

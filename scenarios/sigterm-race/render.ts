@@ -7,12 +7,13 @@ import { phaseBoundaries } from "./claims.js";
 // How a sigterm-race trial and variant read in the terminal and in `run --json`.
 
 const status = (t: RaceTrial) => (t.signal ? `killed by ${t.signal}` : `exit ${t.exitCode ?? "?"}`);
+const lost = (t: RaceTrial) => (t.lostBy === "kernel" ? " [kernel ignored it]" : t.lostBy === "pid1-handler" ? " [PID 1's handler kept it]" : "");
 const probeEnd = (t: RaceTrial) => (t.probeEnd ? (t.probeEnd.kind === "exited" ? `exited ${t.probeEnd.code}` : `killed by ${t.probeEnd.signal}`) : null);
 
 export const render: ScenarioRender = {
   trialLine(trial: TrialEvidence) {
     const t = analyseRaceTrial(trial);
-    return `${t.observers.padEnd(13)} sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome} (${status(t)})`;
+    return `${t.observers.padEnd(13)} sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome}${lost(t)} (${status(t)})`;
   },
 
   variantSummary(_variant: Variant, trials: TrialEvidence[]) {
@@ -24,7 +25,7 @@ export const render: ScenarioRender = {
       out.push(`  observed by ${b.observers.padEnd(13)} Go's handler ${span(b.handlerUs)}, Notify ${span(b.notifyUs)}  [median (min–max) after exec]`);
       for (const t of rows.filter((r) => r.observers === b.observers)) {
         const end = probeEnd(t);
-        out.push(`    sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome}${end ? ` (probe ${end})` : ""}, PID 1 ${status(t)}`);
+        out.push(`    sent +${formatUs(t.sentUs, { compact: true }).padEnd(9)} ${t.phase.padEnd(14)} → ${t.outcome}${lost(t)}${end ? ` (probe ${end})` : ""}, PID 1 ${status(t)}`);
       }
     }
     return out;
@@ -43,6 +44,7 @@ export const render: ScenarioRender = {
       handlerUs: t.handlerUs,
       handlerSource: t.handlerSource,
       signalFate: t.signalFate,
+      lostBy: t.lostBy,
       notifyUs: t.notifyUs,
       probeEnd: probeEnd(t),
       origin: trial.origin.source,

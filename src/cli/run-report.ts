@@ -15,7 +15,7 @@ export function formatTrialLine(scenario: Scenario, n: number, trial: TrialEvide
 }
 
 export function formatRunSummary(scenario: Scenario, bundle: string, variants: Variant[], trials: TrialEvidence[], findings: Finding[]): string {
-  const out: string[] = [];
+  const out: string[] = scenario.render.runSummary ? ["", ...scenario.render.runSummary(trials, findings)] : [];
   for (const variant of variants) {
     const key = variantKey(variant);
     out.push("", `${variant.runtime} · ${variantLabel(variant)}`);

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
+import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../runtime/cleanup.js";
 import { parseElfHeader } from "./elf.js";
@@ -26,9 +27,19 @@ export interface BuiltProbe {
   cached: boolean;
 }
 
+/**
+ * How a probe is built beyond the defaults (static, pure Go): Go build tags, and cgo with a
+ * given C compiler, linked statically (musl-gcc) or dynamically against the host's libc.
+ */
+export interface ProbeFlavour {
+  tags?: string[];
+  cgo?: { cc: string; static: boolean };
+}
+
 export interface BuildProbeOptions {
   /** A Go release such as "1.27.3" or "go1.27.3"; Go downloads it on first use. Default: the host's go. */
   go?: string;
+  flavour?: ProbeFlavour;
   onProgress?: (msg: string) => void;
 }
 
@@ -37,7 +48,17 @@ export interface BuildProbeOptions {
 const BUILD_FLAGS = ["-trimpath", "-buildvcs=false"];
 // CGO_ENABLED=0 links with Go's internal linker: no PT_INTERP, runs in a FROM-scratch root.
 const BUILD_ENV = { CGO_ENABLED: "0", GOOS: "linux" };
-const KEY_FORMAT = 1;
+const KEY_FORMAT = 2;
+
+/** The go build flags and environment of a flavour; the defaults for none. */
+function flavourBuild(flavour: ProbeFlavour | undefined): { flags: string[]; env: Record<string, string> } {
+  const tags = flavour?.tags?.length ? [`-tags=${flavour.tags.join(",")}`] : [];
+  const cgo = flavour?.cgo;
+  if (cgo === undefined) return { flags: [...BUILD_FLAGS, ...tags], env: BUILD_ENV };
+  // A static cgo binary needs the external linker told so; Go's internal linker cannot do it.
+  const link = cgo.static ? ["-ldflags=-linkmode=external -extldflags=-static"] : [];
+  return { flags: [...BUILD_FLAGS, ...tags, ...link], env: { ...BUILD_ENV, CGO_ENABLED: "1", CC: cgo.cc } };
+}
 
 /** Builds (or finds in the cache) go-probes/<name>, e.g. "gate", "sigterm", "testhelpers/sigdirty". */
 export async function buildProbe(name: string, options: BuildProbeOptions = {}): Promise<BuiltProbe> {
@@ -48,9 +69,12 @@ export async function buildProbe(name: string, options: BuildProbeOptions = {}):
   const onGoOutput = options.onProgress && describeGoOutput(options.onProgress);
 
   const { GOVERSION: goVersion = "" } = await readGoEnv(["GOVERSION"], { go, cwd: probesDir, env, onProgress: onGoOutput });
-  const buildEnv = { ...env, ...BUILD_ENV, GOARCH: hostGoArch() };
+  const flavour = flavourBuild(options.flavour);
+  // The C compiler is a host tool like strace: missing, it is named with its package.
+  const cc = options.flavour?.cgo && (await resolveTool(options.flavour.cgo.cc));
+  const buildEnv = { ...env, ...flavour.env, ...(cc ? { CC: cc } : {}), GOARCH: hostGoArch() };
   const hash = createHash("sha256")
-    .update(JSON.stringify({ KEY_FORMAT, source: await hashModuleSources(probesDir), goVersion, buildEnv, BUILD_FLAGS }))
+    .update(JSON.stringify({ KEY_FORMAT, source: await hashModuleSources(probesDir), goVersion, buildEnv, flags: flavour.flags }))
     .digest("hex");
   const path = join(resolveCacheDir(), hash, name);
   if (existsSync(path)) return { name, path, goVersion, hash, cached: true };
@@ -62,7 +86,7 @@ export async function buildProbe(name: string, options: BuildProbeOptions = {}):
   const partial = join(dirname(path), `.${basename(name)}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
   const forget = onCleanup(() => rm(partial, { force: true }));
   try {
-    await runGoBuild([...BUILD_FLAGS, `./${name}`], partial, { go, cwd: probesDir, env: buildEnv, onProgress: onGoOutput });
+    await runGoBuild([...flavour.flags, `./${name}`], partial, { go, cwd: probesDir, env: buildEnv, onProgress: onGoOutput });
     await requireExecutable(partial, name);
     await rename(partial, path);
   } finally {

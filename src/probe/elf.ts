@@ -1,6 +1,7 @@
-// Just enough ELF to answer what doctor, the probe builder and the kernel observer ask of
-// a binary: is it static (no PT_INTERP), which machine is it for, does it carry DWARF,
-// where in the file does a function start (for uprobes). Pure: bytes in.
+// Just enough ELF to answer what doctor, the probe builder, the kernel observer and audit
+// ask of a binary: is it static (no PT_INTERP) or which interpreter, which machine is it
+// for, does it carry DWARF, what a named section holds, where in the file does a function
+// start (for uprobes). Pure: bytes in.
 
 import { HarnessError } from "../errors.js";
 
@@ -53,15 +54,25 @@ export function parseElfHeader(buf: Buffer): ElfHeader | null {
 }
 
 /** Whether the binary names a program interpreter (ld.so): false means statically linked. */
-export function hasInterpreter(buf: Buffer): boolean {
+export const hasInterpreter = (buf: Buffer): boolean => readInterpreter(buf) !== null;
+
+/** The PT_INTERP path ("/lib64/ld-linux-x86-64.so.2"), or null for a static binary. */
+export function readInterpreter(buf: Buffer): string | null {
   const h = requireElf(buf);
+  // p_offset and p_filesz: 0x08/0x20 in Elf64_Phdr, 0x04/0x10 in Elf32_Phdr.
+  const [offsetAt, sizeAt] = h.bits === 64 ? [0x08, 0x20] : [0x04, 0x10];
   for (let i = 0; i < h.phnum; i++) {
     const at = h.phoff + i * h.phentsize;
-    requireBytes(buf, at + 4, "program header");
+    requireBytes(buf, at + h.phentsize, "program header");
     const type = h.littleEndian ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
-    if (type === PT_INTERP) return true;
+    if (type !== PT_INTERP) continue;
+    const offset = readWord(buf, at + offsetAt, h.bits, h.littleEndian);
+    const size = readWord(buf, at + sizeAt, h.bits, h.littleEndian);
+    requireBytes(buf, offset + size, "interpreter path");
+    // The path is NUL-terminated inside the segment.
+    return buf.toString("latin1", offset, offset + size).replace(/\0.*$/s, "");
   }
-  return false;
+  return null;
 }
 
 /** e_machine of the binary (EM_X86_64 = 62, EM_AARCH64 = 183). */
@@ -70,25 +81,17 @@ export function readElfMachine(buf: Buffer): number {
 }
 
 /** Section names in file order; needs the whole file, the section table sits at its end. */
-export function readSectionNames(buf: Buffer): string[] {
-  const h = requireElf(buf);
-  if (h.shoff === 0 || h.shnum === 0 || h.shstrndx >= h.shnum) return [];
-  const section = (i: number) => {
-    const at = h.shoff + i * h.shentsize;
-    requireBytes(buf, at + h.shentsize, "section header");
-    const u32 = h.littleEndian ? buf.readUInt32LE(at) : buf.readUInt32BE(at);
-    const offset = readWord(buf, at + (h.bits === 64 ? 0x18 : 0x10), h.bits, h.littleEndian);
-    return { nameOffset: u32, offset };
-  };
-  const strtab = section(h.shstrndx).offset;
-  const names: string[] = [];
-  for (let i = 0; i < h.shnum; i++) {
-    const start = strtab + section(i).nameOffset;
-    const end = buf.indexOf(0, start);
-    requireBytes(buf, end < 0 ? Infinity : end, "section name");
-    names.push(buf.toString("latin1", start, end));
-  }
-  return names;
+export const readSectionNames = (buf: Buffer): string[] => readSections(buf).map((s) => s.name);
+
+// SHT_NOBITS (.bss, .noptrbss) occupies no bytes of the file.
+const SHT_NOBITS = 8;
+
+/** The bytes of the first section called name, or null when there is none or it has no file bytes. */
+export function readSection(buf: Buffer, name: string): Buffer | null {
+  const s = readSections(buf).find((section) => section.name === name);
+  if (s === undefined || s.type === SHT_NOBITS) return null;
+  requireBytes(buf, s.offset + s.size, `section ${name}`);
+  return buf.subarray(s.offset, s.offset + s.size);
 }
 
 /** Whether the binary keeps DWARF (Go writes .debug_info, compressed or not; old linkers .zdebug_info). */
@@ -151,26 +154,35 @@ export function fileOffsetOfAddress(buf: Buffer, vaddr: number): number | null {
 }
 
 interface SectionHeader {
+  name: string;
   type: number;
   offset: number;
   size: number;
   link: number;
 }
 
-function readSections(buf: Buffer, h: ElfHeader): SectionHeader[] {
+function readSections(buf: Buffer, h: ElfHeader = requireElf(buf)): SectionHeader[] {
   if (h.shoff === 0 || h.shnum === 0) return [];
-  const sections: SectionHeader[] = [];
+  const sections: (Omit<SectionHeader, "name"> & { nameOffset: number })[] = [];
   for (let i = 0; i < h.shnum; i++) {
     const at = h.shoff + i * h.shentsize;
     requireBytes(buf, at + h.shentsize, "section header");
     const u32 = (o: number) => (h.littleEndian ? buf.readUInt32LE(at + o) : buf.readUInt32BE(at + o));
     sections.push(
       h.bits === 64
-        ? { type: u32(4), offset: readWord(buf, at + 24, 64, h.littleEndian), size: readWord(buf, at + 32, 64, h.littleEndian), link: u32(40) }
-        : { type: u32(4), offset: u32(16), size: u32(20), link: u32(24) },
+        ? { nameOffset: u32(0), type: u32(4), offset: readWord(buf, at + 24, 64, h.littleEndian), size: readWord(buf, at + 32, 64, h.littleEndian), link: u32(40) }
+        : { nameOffset: u32(0), type: u32(4), offset: u32(16), size: u32(20), link: u32(24) },
     );
   }
-  return sections;
+  // Names live in the section e_shstrndx points at; a file without one has nameless sections.
+  const strtab = sections[h.shstrndx]?.offset;
+  return sections.map(({ nameOffset, ...section }) => {
+    if (strtab === undefined) return { name: "", ...section };
+    const start = strtab + nameOffset;
+    const end = buf.indexOf(0, start);
+    requireBytes(buf, end < 0 ? Infinity : end, "section name");
+    return { name: buf.toString("latin1", start, end), ...section };
+  });
 }
 
 function readWord(buf: Buffer, at: number, bits: 32 | 64, littleEndian: boolean): number {

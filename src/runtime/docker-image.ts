@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { Header } from "tar";
 import { HarnessError } from "../errors.js";
-import type { ResolvedFile, ResolvedImage } from "./image.js";
+import type { ResolvedEntry, ResolvedImage } from "./image.js";
 
 export const IMAGE_LABEL = "forensics";
 
@@ -65,7 +65,10 @@ export async function buildConfiguredImage(docker: Docker, image: ResolvedImage,
 }
 
 async function buildImage(docker: Docker, image: ResolvedImage, tag: string, dockerfile = DOCKERFILE): Promise<void> {
-  const progress = await docker.buildImage(Readable.from(buildContext(image.files, dockerfile)), { t: tag, rm: true, forcerm: true });
+  // No build cache: the classic builder's COPY cache does not tell two symlinks with
+  // different targets apart (measured: a dangling /etc/localtime came out pointing where
+  // an earlier image's link did). The tag is our cache: equal contents, equal tag.
+  const progress = await docker.buildImage(Readable.from(buildContext(image.files, dockerfile)), { t: tag, rm: true, forcerm: true, nocache: true });
   const events = await new Promise<{ error?: string; errorDetail?: { message?: string } }[]>((resolve, reject) =>
     docker.modem.followProgress(progress, (err: Error | null, output: { error?: string }[]) => (err ? reject(err) : resolve(output))),
   );
@@ -74,11 +77,16 @@ async function buildImage(docker: Docker, image: ResolvedImage, tag: string, doc
 }
 
 /** A tar stream: the Dockerfile, then every file under rootfs/ at its image path. */
-async function* buildContext(files: ResolvedFile[], text: string): AsyncGenerator<Buffer> {
+async function* buildContext(files: ResolvedEntry[], text: string): AsyncGenerator<Buffer> {
   const dockerfile = Buffer.from(text);
   yield header("Dockerfile", 0o644, dockerfile.length);
   yield padded(dockerfile);
   for (const f of files) {
+    // COPY keeps a symlink of the context as a symlink, dangling or not.
+    if (f.kind === "symlink") {
+      yield header(`rootfs${f.path}`, 0o777, 0, f.target);
+      continue;
+    }
     yield header(`rootfs${f.path}`, f.mode, f.size);
     for await (const chunk of createReadStream(f.realPath)) yield chunk as Buffer;
     yield Buffer.alloc(padding(f.size));
@@ -87,9 +95,10 @@ async function* buildContext(files: ResolvedFile[], text: string): AsyncGenerato
   yield Buffer.alloc(1024);
 }
 
-function header(path: string, mode: number, size: number): Buffer {
+function header(path: string, mode: number, size: number, linkpath?: string): Buffer {
   const block = Buffer.alloc(512);
-  const needsPax = new Header({ path, mode, size, type: "File", mtime: new Date(0), uid: 0, gid: 0 }).encode(block);
+  const type = linkpath === undefined ? "File" : "SymbolicLink";
+  const needsPax = new Header({ path, mode, size, type, linkpath, mtime: new Date(0), uid: 0, gid: 0 }).encode(block);
   if (needsPax) throw new HarnessError("BAD_INPUT", `image path too long for a plain tar header: ${path}`);
   return block;
 }

@@ -9,7 +9,7 @@ import { HarnessError } from "../errors.js";
 import { onCleanup } from "./cleanup.js";
 import { ensureImage } from "./docker-image.js";
 import { waitForGate } from "./gate-wait.js";
-import { resolveImage } from "./image.js";
+import { resolveImage, type ResolvedFile } from "./image.js";
 import { firstChild, isAlive } from "./procfs.js";
 import { makeFifo, makeTrialDir } from "./run-dir.js";
 import { GATE_DIR, GATE_FIFO, GATE_PATH, gateArgv, INJECTED_GATE_PATH, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
@@ -73,14 +73,14 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
         await mkdir(gateDir);
         if (spec.engineImage) {
           // The image's user may not be root: it must be able to run the gate and write the FIFO.
-          await copyFile(image.files.find((f) => f.path === GATE_PATH)!.realPath, join(gateDir, "gate"));
+          await copyFile(image.files.find((f): f is ResolvedFile => f.kind === "file" && f.path === GATE_PATH)!.realPath, join(gateDir, "gate"));
           await chmod(join(gateDir, "gate"), 0o755);
           await chmod(gateDir, 0o755);
           await makeFifo(fifo, "0622");
         } else {
           await makeFifo(fifo);
         }
-        created = await docker.createContainer(containerOptions(spec, tag, gateDir, await pidNamespace()));
+        created = await docker.createContainer(containerOptions(spec, tag, gateDir, trialDir, await pidNamespace()));
       } catch (err) {
         await rm(trialDir, { recursive: true, force: true });
         throw err;
@@ -107,7 +107,9 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
   };
 }
 
-function containerOptions(spec: ContainerSpec, image: string, gateDir: string, pidNs: string): Docker.ContainerCreateOptions {
+function containerOptions(spec: ContainerSpec, image: string, gateDir: string, trialDir: string, pidNs: string): Docker.ContainerCreateOptions {
+  // -v semantics on purpose: a missing source becomes a directory the engine creates.
+  const binds = (spec.mounts ?? []).map((m) => `${"host" in m.source ? m.source.host : join(trialDir, m.source.inTrialDir)}:${m.path}${m.readOnly ? ":ro" : ""}`);
   return {
     Image: image,
     Entrypoint: gateArgv(spec.command, spec.engineImage ? INJECTED_GATE_PATH : GATE_PATH),
@@ -121,7 +123,7 @@ function containerOptions(spec: ContainerSpec, image: string, gateDir: string, p
     },
     HostConfig: {
       Init: spec.init === "docker-init",
-      Binds: [`${gateDir}:${GATE_DIR}`],
+      Binds: [`${gateDir}:${GATE_DIR}`, ...binds],
       // We read the exit code and the logs after the end, then remove it ourselves.
       AutoRemove: false,
     },
@@ -235,7 +237,7 @@ class DockerContainer implements Container {
  * Without a TTY the engine frames each chunk with 8 bytes: the stream (1 stdout,
  * 2 stderr), three zero bytes, and the payload length as a big-endian uint32.
  */
-function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
+export function demultiplex(raw: Buffer): { stdout: string; stderr: string } {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   for (let at = 0; at + 8 <= raw.length; ) {

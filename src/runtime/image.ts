@@ -77,7 +77,16 @@ export async function sharedLibraries(hostPath: string): Promise<ImageFile[]> {
   return files;
 }
 
+export type ResolvedEntry = ResolvedFile | ResolvedSymlink;
+
+export interface ResolvedSymlink {
+  kind: "symlink";
+  path: string;
+  target: string;
+}
+
 export interface ResolvedFile {
+  kind: "file";
   path: string;
   /** The host file with symlinks resolved: the image gets contents, never a link. */
   realPath: string;
@@ -89,7 +98,7 @@ export interface ResolvedFile {
 
 export interface ResolvedImage {
   /** Sorted by path. */
-  files: ResolvedFile[];
+  files: ResolvedEntry[];
   /** sha256 over every path, mode and content hash; equal hashes mean equal roots. */
   hash: string;
 }
@@ -99,8 +108,9 @@ export async function resolveImage(spec: ImageSpec, { requireGate = true } = {})
   checkPaths(spec.files, requireGate);
   const files = await Promise.all(spec.files.map(resolveFile));
   files.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const h = createHash("sha256");
-  for (const f of files) h.update(`${f.path}\0${f.mode.toString(8)}\0${f.sha256}\n`);
+  // The format tag retires images built before symlink entries were built uncached.
+  const h = createHash("sha256").update("image-v2\n");
+  for (const f of files) h.update(f.kind === "file" ? `${f.path}\0${f.mode.toString(8)}\0${f.sha256}\n` : `${f.path}\0->\0${f.target}\n`);
   return { files, hash: h.digest("hex") };
 }
 
@@ -120,7 +130,8 @@ function checkPaths(files: ImageFile[], requireGate: boolean): void {
 // the file could have.
 const hashMemo = new Map<string, string>();
 
-async function resolveFile(file: ImageFile): Promise<ResolvedFile> {
+async function resolveFile(file: ImageFile): Promise<ResolvedEntry> {
+  if ("symlink" in file) return { kind: "symlink", path: file.path, target: file.symlink };
   const realPath = await realpath(file.hostPath).catch((err: unknown) => {
     throw new HarnessError("BAD_INPUT", `image file ${file.path}: ${file.hostPath} is missing on the host`, { cause: err });
   });
@@ -134,5 +145,5 @@ async function resolveFile(file: ImageFile): Promise<ResolvedFile> {
     sha256 = h.digest("hex");
     hashMemo.set(key, sha256);
   }
-  return { path: file.path, realPath, mode: st.mode & 0o7777, size: st.size, sha256 };
+  return { kind: "file", path: file.path, realPath, mode: st.mode & 0o7777, size: st.size, sha256 };
 }

@@ -5,7 +5,7 @@
 
 import { constants as osConstants } from "node:os";
 import { constants } from "node:fs";
-import { copyFile, chmod, mkdir, rm } from "node:fs/promises";
+import { copyFile, chmod, mkdir, rm, symlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,7 +13,7 @@ import { execa } from "execa";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "./cleanup.js";
 import { waitForGate } from "./gate-wait.js";
-import { resolveImage, type ResolvedFile } from "./image.js";
+import { resolveImage, type ResolvedEntry } from "./image.js";
 import { isAlive, processesWithEnv } from "./procfs.js";
 import { makeFifo, makeTrialDir } from "./run-dir.js";
 import { GATE_DIR, GATE_FIFO, gateArgv, type Container, type ContainerSpec, type ExitStatus, type Runtime } from "./runtime.js";
@@ -50,6 +50,9 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
       }
     },
     async create(spec) {
+      if (spec.mounts?.length) {
+        throw new HarnessError("BAD_INPUT", "bind mounts exist only under --runtime docker; under --runtime namespace the program mounts for itself");
+      }
       if (spec.engineImage) throw new HarnessError("USAGE", `--image runs an image of the Docker engine: add --runtime docker (or use --binary with the namespace runtime)`);
       if (spec.init === "docker-init") {
         throw new HarnessError("BAD_INPUT", "init docker-init exists only under --runtime docker; use tini (the same program) with --runtime namespace");
@@ -92,10 +95,14 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
 // Copies, never hard links: the trial runs as root inside the chroot, and a write to a
 // linked /lib/…/libc.so.6 or zoneinfo file would change the host's own file. Reflinks make
 // the copy free where the filesystem has them; elsewhere it costs a few ms per trial.
-async function fillRoot(root: string, files: ResolvedFile[]): Promise<void> {
+async function fillRoot(root: string, files: ResolvedEntry[]): Promise<void> {
   for (const f of files) {
     const dest = join(root, f.path);
     await mkdir(dirname(dest), { recursive: true });
+    if (f.kind === "symlink") {
+      await symlink(f.target, dest);
+      continue;
+    }
     await copyFile(f.realPath, dest, constants.COPYFILE_FICLONE);
     await chmod(dest, f.mode);
   }

@@ -8,15 +8,26 @@ export const RUNTIME_KINDS: readonly RuntimeKind[] = ["namespace", "docker"];
 export type InitKind = "none" | "tini" | "dumb-init" | "docker-init";
 export const INIT_KINDS: readonly InitKind[] = ["none", "tini", "dumb-init", "docker-init"];
 
-/** One host file placed at `path` inside the container's root. */
-export interface ImageFile {
-  hostPath: string;
-  path: string;
-}
+/**
+ * One entry of the container's root: a host file copied to `path`, or a symbolic link at
+ * `path` pointing at `symlink` (which may dangle: whether it resolves is the experiment).
+ */
+export type ImageFile = { hostPath: string; path: string } | { symlink: string; path: string };
 
 /** Exactly the files the container's root holds; no base image, no registry. */
 export interface ImageSpec {
   files: ImageFile[];
+}
+
+/**
+ * A bind mount the runtime sets up when it creates the container: from a host path, or
+ * from a path inside the trial's own host directory (removed with the trial), which the
+ * engine creates as a directory when it is missing (docker's -v rule).
+ */
+export interface ContainerMount {
+  source: { host: string } | { inTrialDir: string };
+  path: string;
+  readOnly: boolean;
 }
 
 /**
@@ -45,6 +56,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   /** `docker-init` is the runtime's own init; the other inits are part of `command`. */
   init: InitKind;
+  /** Bind mounts; only the docker runtime has them (the namespace runtime refuses). */
+  mounts?: ContainerMount[];
   /**
    * Run from an image the engine already has (the docker runtime only) instead of one
    * assembled from `image`: that image is not changed. The gate (`image`'s only file) is

@@ -1,6 +1,7 @@
 import type { Attachment, ObserverName } from "../capture/observer.js";
 import type { Finding, TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import type { Container, ImageFile, InitKind } from "../runtime/runtime.js";
+import type { ProbeFlavour } from "../probe/build.js";
+import type { Container, ContainerMount, ImageFile, InitKind } from "../runtime/runtime.js";
 
 /** A claim a scenario puts to the test (ids from docs/claims.md). */
 export interface Claim {
@@ -50,6 +51,15 @@ export interface TrialTarget {
   env: Record<string, string>;
   /** Extra host files placed in the image (zoneinfo, locales, libraries…). */
   files: ImageFile[];
+  /** How this variant's probe is built (cgo, build tags); default: static pure Go. */
+  flavour?: ProbeFlavour;
+  /**
+   * Copy the shared libraries and loader the built probe needs (as `ldd` names them) into
+   * the image, except those whose file name is in `omit` (a broken image, on purpose).
+   */
+  libraries?: { omit: string[] };
+  /** Bind mounts (docker runtime only). */
+  mounts?: ContainerMount[];
 }
 
 /** The common knobs of every run; a scenario's own options come through `options`. */
@@ -75,6 +85,8 @@ export interface ScenarioRender {
   variantSummary(variant: Variant, trials: TrialEvidence[]): string[];
   /** The scenario's fields of one trial in `run --json` (added to id, variant, observers, intent). */
   trialJson(trial: TrialEvidence): Record<string, unknown>;
+  /** Lines printed once above the per-variant summary (e.g. a matrix of every variant at a glance). */
+  runSummary?(trials: TrialEvidence[], findings: Finding[]): string[];
   /** Top-level fields the scenario adds to `run --json` (e.g. a matrix of its variants). */
   runJson?(trials: TrialEvidence[], findings: Finding[]): Record<string, unknown>;
 }

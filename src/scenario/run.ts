@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { buildProbe } from "../probe/build.js";
 import { collectHostFacts } from "../capture/host-facts.js";
@@ -10,6 +11,7 @@ import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type 
 import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
 import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
+import { sharedLibraries } from "../runtime/image.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import type { Scenario, SweepOptions } from "./define.js";
 import { ContainerPipeline } from "./container-pipeline.js";
@@ -79,12 +81,14 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   const targets: { target: ResolvedTarget; go: string }[] =
     choice.kind === "probe"
       ? probes.map((p) => ({ target: probeTarget(p!.path), go: p!.goVersion }))
-      : [{ target: choice.kind === "binary" ? await binaryTarget(choice.path, choice.args) : await imageTarget(runtime, choice.image, choice.args), go: UNKNOWN_GO }];
+      : [await (choice.kind === "binary" ? binaryTarget(choice.path, choice.args) : imageTarget(runtime, choice.image, choice.args)).then((target) => ({ target, go: target.go ?? "unknown" }))];
 
   const axes = crossAxes(scenario, options.axes ?? {});
-  const variants: { variant: Variant; target: ResolvedTarget }[] = targets.flatMap(({ target, go }) =>
-    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values }, target }))),
+  const planned = targets.flatMap(({ target, go }, i) =>
+    options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values } as Variant, target, toolchain: options.go[i], probePath: probes[i]?.path ?? "" }))),
   );
+  const variants: { variant: Variant; target: ResolvedTarget }[] =
+    choice.kind === "probe" ? await Promise.all(planned.map((p) => ownProbe(scenario, p, onBuild))) : planned;
   const goVersions = targets.map((t) => t.go);
   const params = {
     runtime: options.runtime,
@@ -150,6 +154,28 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   }
 }
 
+// A variant may build the probe its own way (cgo, build tags) and copy in the libraries
+// that build links; each distinct build runs once per run.
+const flavouredBuilds = new Map<string, Promise<string>>();
+
+async function ownProbe(
+  scenario: Scenario,
+  planned: { variant: Variant; target: ResolvedTarget; toolchain: string | undefined; probePath: string },
+  onBuild: (message: string) => void,
+): Promise<{ variant: Variant; target: ResolvedTarget }> {
+  const { variant, target, toolchain } = planned;
+  const { flavour, libraries } = scenario.target(variant);
+  if (flavour === undefined && libraries === undefined) return { variant, target };
+  let path = planned.probePath;
+  if (flavour !== undefined) {
+    const key = JSON.stringify([scenario.probe, toolchain ?? null, flavour]);
+    if (!flavouredBuilds.has(key)) flavouredBuilds.set(key, buildProbe(scenario.probe, { go: toolchain, flavour, onProgress: onBuild }).then((b) => b.path));
+    path = await flavouredBuilds.get(key)!;
+  }
+  const libs = libraries ? (await sharedLibraries(path)).filter((f) => !libraries.omit.includes(basename(f.path))) : [];
+  return { variant, target: probeTarget(path, libs) };
+}
+
 /** Every combination of the scenario's axes, in declaration order; one empty combination when it has none. */
 function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record<string, string>[] {
   let combos: Record<string, string>[] = [{}];
@@ -165,5 +191,3 @@ function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record
 const trialId = (n: number): string => `t${String(n).padStart(3, "0")}`;
 
 const INTERRUPTED = "interrupted (SIGINT/SIGTERM)";
-/** The Go version of a user's target is what its build info says; until read, this. */
-const UNKNOWN_GO = "unknown";

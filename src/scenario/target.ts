@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
-import { access, open, stat } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { HarnessError } from "../errors.js";
 import { EM_AARCH64, EM_X86_64, parseElfHeader } from "../probe/elf.js";
+import { readGoBuildInfo } from "../probe/go-buildinfo.js";
 import { sharedLibraries } from "../runtime/image.js";
 import type { ImageFile, Runtime } from "../runtime/runtime.js";
 
@@ -34,6 +35,8 @@ export interface ResolvedTarget {
   programName: string;
   /** A shell-form entrypoint (`/bin/sh -c …`): PID 1 is a shell, not the program. */
   shellForm: boolean;
+  /** A user's program: the Go release it was built with (its build info), `not-go`, or `unknown` (inside an image). Our probes say theirs when built. */
+  go?: string;
 }
 
 const PROBE_PATH = "/probe";
@@ -42,12 +45,12 @@ const TARGET_DIR = "/target";
 const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const HOST_MACHINE: Record<string, number> = { x64: EM_X86_64, arm64: EM_AARCH64 };
 
-/** Our probe, built by the caller. */
-export function probeTarget(probeHostPath: string): ResolvedTarget {
+/** Our probe, built by the caller; a dynamic (cgo) build brings the libraries it links. */
+export function probeTarget(probeHostPath: string, libraries: ImageFile[] = []): ResolvedTarget {
   return {
     kind: "probe",
     label: "probe",
-    files: [{ hostPath: probeHostPath, path: PROBE_PATH }],
+    files: [{ hostPath: probeHostPath, path: PROBE_PATH }, ...libraries],
     argv: (probeArgs) => [PROBE_PATH, ...probeArgs],
     programPath: PROBE_PATH,
     searchPath: DEFAULT_PATH,
@@ -64,14 +67,8 @@ export async function binaryTarget(hostPath: string, args: string[]): Promise<Re
   await access(path, constants.X_OK).catch(() => {
     throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: not executable (chmod +x it)`);
   });
-  const head = Buffer.alloc(64);
-  const fh = await open(path, "r");
-  try {
-    await fh.read(head, 0, 64, 0);
-  } finally {
-    await fh.close();
-  }
-  const elf = parseElfHeader(head);
+  const bytes = await readFile(path);
+  const elf = parseElfHeader(bytes);
   if (elf === null) throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: not an ELF executable (a script needs its interpreter: run it from an image with --image)`);
   if (elf.machine !== HOST_MACHINE[process.arch]) throw new HarnessError("BAD_INPUT", `--binary ${hostPath}: built for ELF machine ${elf.machine}, this host runs ${process.arch}`);
   const inside = `${TARGET_DIR}/${basename(path)}`;
@@ -84,7 +81,14 @@ export async function binaryTarget(hostPath: string, args: string[]): Promise<Re
     searchPath: DEFAULT_PATH,
     programName: basename(path).slice(0, 15),
     shellForm: false,
+    go: goVersionOf(bytes),
   };
+}
+
+/** What the variant's `go` axis says for a program we did not build. */
+function goVersionOf(bytes: Buffer): string {
+  const info = readGoBuildInfo(bytes);
+  return info === null ? "not-go" : info.kind === "go" ? info.goVersion : "go-before-1.18";
 }
 
 /** An image the engine has, run as the engine would run it (its entrypoint and cmd; `args` replace the cmd). */
@@ -103,6 +107,8 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     searchPath: config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH,
     programName: basename(argv[0]!).slice(0, 15),
     shellForm: isShellForm(argv),
+    // The program sits inside the image; forensics audit reads its build info from there.
+    go: "unknown",
   };
 }
 

@@ -46,6 +46,7 @@ export async function startTrialContainer(runtime: Runtime, runId: string, gate:
     command: initCommand(init, target.argv(own.args)),
     env: own.env,
     init,
+    mounts: own.mounts,
     engineImage: target.engineImage,
   });
   try {
@@ -57,6 +58,8 @@ export async function startTrialContainer(runtime: Runtime, runId: string, gate:
   return container;
 }
 
+/** How much of the container's stderr runtime.jsonl keeps; stderr.txt has all of it. */
+const STDERR_RECORD_CHARS = 4096;
 /** The driver gives up on a gate that never opens its FIFO after this long. */
 const DRIVER_OPEN_TIMEOUT_MS = 10_000;
 /** Beyond the last planned send, the driver may take this long before it counts as hung. */
@@ -146,7 +149,11 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     for (const attachment of attached.splice(0)) await attachment.detach();
     const { stdout, stderr } = await container.logs();
     await ctx.bundle.writeRaw(join(dir, RAW_FILES.probe), stdout);
-    if (stderr) await ctx.bundle.writeRaw(join(dir, "stderr.txt"), stderr);
+    if (stderr) {
+      await ctx.bundle.writeRaw(join(dir, "stderr.txt"), stderr);
+      // Also as a record: what a program that could not start said (the loader's error) is evidence.
+      await note("stderr", { text: stderr.slice(0, STDERR_RECORD_CHARS) });
+    }
   } finally {
     for (const attachment of attached) await attachment.detach().catch(() => {});
     ctx.containers.retire(container);

@@ -36,6 +36,7 @@ function trial(over: Partial<RaceTrial> & Pick<RaceTrial, "trial" | "phase" | "o
     handlerSource: "sigcgt",
     notifyUs: 200_000,
     signalFate: null,
+    lostBy: null,
     init: null,
     exitCode: null,
     signal: null,

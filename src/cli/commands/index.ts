@@ -4,6 +4,7 @@ import type { Command } from "commander";
 // imported on demand: doctor and run pull in Docker, pty and scenario code that takes
 // ~0.6 s to load, which `forensics parse strace` on a log must not pay.
 const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
+  audit: () => import("./audit.js"),
   clean: () => import("./clean.js"),
   doctor: () => import("./doctor.js"),
   export: () => import("./export.js"),

@@ -138,7 +138,11 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --strace on            # the older spelling of --observe strace
   forensics run sigterm-race --binary ./server --observe kernel -- --listen :8080
   forensics run sigterm-race --runtime docker --image myapp:latest --init none,docker-init
-  forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'`;
+  forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'
+  forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
+  forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
+  forensics run tz-cgo-cache --tzAt image,early --go host,1.27.3
+  forensics run locale-missing --lang C.UTF-8,zh_CN.UTF-8 --lcAll unset --locales none,C.utf8`;
 
 function parseInits(value: string): InitKind[] {
   const inits = value.split(",").map((s) => s.trim()).filter(Boolean);

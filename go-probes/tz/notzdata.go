@@ -1,0 +1,5 @@
+//go:build !tzdata
+
+package main
+
+const tzdataEmbedded = false
