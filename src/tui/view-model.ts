@@ -59,11 +59,13 @@ export function headerLines(s: ReplaySession, width: number): Line[] {
     { text: ` ${m.scenario} · ${m.runId}` },
   ];
   const verdicts: Line = s.variantFindings.flatMap((f) => [{ text: " " }, { text: `${f.claim}${VERDICT[f.verdict]?.short ?? "?"}`, style: VERDICT[f.verdict]?.style }]);
+  // Most telling first, so a narrow terminal cuts the least useful end: trial, verdicts, variant.
   const line2: Line = [
-    { text: `variant ${vi}/${s.variantKeys.length} `, style: "dim" },
-    { text: `${t.variant.runtime} init=${t.variant.init} ${t.variant.go}${axes}`, style: "bold" },
-    { text: ` · trial ${t.id} (${ti}/${inVariant.length}) obs=${s.observerSet} ${t.request.intent} ·`, style: undefined },
+    { text: `trial ${t.id} (${ti}/${inVariant.length})`, style: "bold" },
     ...verdicts,
+    { text: " · " },
+    { text: `${t.variant.runtime} init=${t.variant.init} ${t.variant.go}${axes}`, style: "bold" },
+    { text: ` (variant ${vi}/${s.variantKeys.length}) · obs=${s.observerSet} · ${t.request.intent}`, style: "dim" },
   ];
   return [clip(line1, width), clip(line2, width)];
 }

@@ -31,7 +31,7 @@ describe("forensics replay", () => {
     const tty = await open();
     const screen = tty.text();
     expect(screen).toContain("sigterm-race · sigterm-race-20261130T090254Z-67223f");
-    expect(screen).toMatch(/init=tini go1\.26\.8 · trial t001 \(1\/8\) obs=none aim:after-notify · S1✗ S2✓ S7✗/);
+    expect(screen).toMatch(/trial t001 \(1\/8\) S1✗ S2✓ S7✗ · namespace init=tini go1\.26\.8 \(variant 1\/1\) · obs=none · aim:after-not/);
     expect(screen).toContain("findings (3)");
     expect(screen).toMatch(/S1 REFUTED/);
     expect(screen).toMatch(/#\d+ runtime#\d+ probe · \+0µs from exec/);

@@ -97,7 +97,7 @@ describe("panes for a session on a real bundle", () => {
   test("header: scenario, run, variant, trial, observers, verdicts at a glance", () => {
     const [l1, l2] = headerLines(session(), 200).map(plain);
     expect(l1).toContain("sigterm-race · sigterm-race-20261130T090254Z-67223f");
-    expect(l2).toContain("namespace init=tini go1.26.8 · trial t001 (1/8) obs=none aim:after-notify · S1✗ S2✓ S7✗");
+    expect(l2).toContain("trial t001 (1/8) S1✗ S2✓ S7✗ · namespace init=tini go1.26.8 (variant 1/1) · obs=none · aim:after-notify");
   });
 
   test("timeline: only the rows on screen, each with time from the exec, Δ, source, pid, text", () => {

@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { HarnessError } from "../../errors.js";
 import { runReplayApp } from "../../tui/app.js";
@@ -25,6 +27,10 @@ export function register(program: Command): void {
 /** Opens, verifies and replays a bundle; shared with `run --replay`. */
 export async function replayBundle(target: string, flags: ReplayFlags): Promise<void> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) throw new HarnessError("USAGE", "replay needs a terminal (stdin and stdout a TTY); for scripts use the bundle's evidence.json");
+  // Verifying and reading a big bundle takes seconds (every sha256, then the evidence): say so.
+  const evidence = await stat(join(target, "evidence.json")).catch(() => null);
+  const big = evidence !== null ? evidence.size > 20e6 : ((await stat(target).catch(() => null))?.size ?? 0) > 5e6;
+  if (big) process.stderr.write(`forensics: verifying and reading ${target}…\n`);
   const opened = await openReplay(target);
   try {
     if (opened.trials.length === 0) throw new HarnessError("BAD_BUNDLE", `${target}: the bundle holds no trial`);
