@@ -1,9 +1,9 @@
 import { observerSetKey, type ObserverName } from "../capture/observer.js";
 import type { Manifest } from "../bundle/manifest.js";
-import { sameVariant, variantKey, type Finding, type RecordRef, type TrialEvidence } from "../evidence/schemas.js";
+import { sameVariant, variantKey, type Finding, type RecordRef, type RecordSource, type TrialEvidence } from "../evidence/schemas.js";
 import { causalChain, causalEvents, threadGroups, type CausalEvent, type Hop } from "./causality.js";
 import { compileSearch, formatFilter, isFiltering, NO_FILTER, parseFilter, seek, visibleRows, type Filter } from "./filter.js";
-import { recordOf, type AnyRecord } from "./records.js";
+import { recordOf, SOURCES, type AnyRecord } from "./records.js";
 import { FLAG, indexTrial, rowAtTime, type TrialIndex } from "./trial-index.js";
 
 // The replay's state and what each key does to it. No terminal here: the view model
@@ -478,7 +478,7 @@ export class ReplaySession {
   }
 }
 
-export const sourceName = (ix: TrialIndex, row: number) => (["strace", "kernel", "gdb", "probe", "runtime"] as const)[ix.source[row]!]!;
+export const sourceName = (ix: TrialIndex, row: number): RecordSource => SOURCES[ix.source[row]!]!;
 
 /** Binary search: the position of `row` in the sorted `visible`, or of the next visible row after it. */
 export function positionOf(visible: Int32Array, row: number): number {
