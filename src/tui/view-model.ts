@@ -298,7 +298,14 @@ export function statusLine(s: ReplaySession, width: number): Line {
   right.push({ text: ` ${vis.length ? s.cursorPos + 1 : 0}/${vis.length} #${s.cursorRow} ` });
   if (s.prompt) {
     const label = s.prompt.kind === "search" ? (s.prompt.asFilter ? "&" : "/") : s.prompt.kind === "filter" ? "filter: " : "go to: ";
-    return clip([{ text: `${label}${escapeText(s.prompt.text)}`, style: "bold" }, { text: "█" }], width);
+    // What this trial can be filtered by, so kind= and src= values need no guessing.
+    const hint =
+      s.prompt.kind === "filter"
+        ? `   src=${Object.entries(s.trial.records).filter(([, list]) => Array.isArray(list) && list.length > 0).map(([name]) => name).join(",")} kind=${s.index.kinds.slice(1, 12).join(",")}${s.index.kinds.length > 12 ? ",…" : ""} pid= sc= errno= failed`
+        : s.prompt.kind === "goto"
+          ? "   #123 (a record) or +1.5ms, -20us, 2s (from the exec)"
+          : "";
+    return clip([{ text: `${label}${escapeText(s.prompt.text)}`, style: "bold" }, { text: "█" }, { text: escapeText(hint), style: "dim" }], width);
   }
   const leftText = s.message ? ` ${escapeText(s.message)}` : ` ?:help q:quit /:search f:filter e/E:failure s/S:signal l/h:chain m:mark c:compare space:play y:copy`;
   const rightText = plain(right);

@@ -61,7 +61,7 @@ describe("forensics replay", () => {
     const tty = await open();
     await toT005(tty);
     tty.send("f");
-    await tty.waitFor("filter:");
+    await tty.waitFor(/filter: █ +src=strace,kernel,probe,runtime kind=/);
     tty.send("src=kernel\r");
     const screen = await tty.waitFor(/\d+ hidden \(src=kernel\)/);
     const timeline = screen.split("\n").slice(3, 12); // under the header and the histogram
