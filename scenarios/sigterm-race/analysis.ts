@@ -44,9 +44,11 @@ export interface RaceTrial {
   /**
    * Where a lost SIGTERM went, as the kernel saw it: `kernel` (it ignored the signal: PID 1
    * with SIG_DFL), `pid1-handler` (delivered to a handler of PID 1 that never passed it on,
-   * e.g. dumb-init's do-nothing handler before its sigwait loop); null when not lost or unseen.
+   * e.g. dumb-init's do-nothing handler before its sigwait loop), `child-before-exec`
+   * (forwarded to the init's child while that child still ran the init's inherited handler,
+   * before it exec'd the program: measured with dumb-init); null when not lost or unseen.
    */
-  lostBy: "kernel" | "pid1-handler" | null;
+  lostBy: "kernel" | "pid1-handler" | "child-before-exec" | null;
   /** What PID 1 did to prepare for SIGTERM when it is an init; null without strace or init. */
   init: InitPreparation | null;
   phase: Phase;
@@ -167,7 +169,7 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
       fallback,
     },
   };
-  if (result.outcome === "lost" && pid1 !== null && fate) result.lostBy = whereLost(kernel, fate, pid1);
+  if (result.outcome === "lost" && pid1 !== null && fate) result.lostBy = whereLost(kernel, fate, pid1, programPath);
   return result;
 }
 
@@ -178,13 +180,17 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
  */
 const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "before-notify" && handled ? "boundary" : phase);
 
-/** A lost SIGTERM the kernel ignored, or one it delivered to PID 1's own handler that sent nothing on. */
-function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number): RaceTrial["lostBy"] {
+/** Where the kernel shows a lost SIGTERM went: ignored, or into a handler that did not pass it on. */
+function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number, programPath: string): RaceTrial["lostBy"] {
   if (fate.result === "ignored") return "kernel";
   const after = kernel.slice(fate.index + 1);
-  const handled = after.some((r) => r.kind === "signal-deliver" && r.pid === pid1 && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
-  const forwarded = after.some((r) => r.kind === "signal-generate" && r.sig === SIGTERM && r.targetPid !== pid1);
-  return handled && !forwarded ? "pid1-handler" : null;
+  const caught = (pid: number) => after.findIndex((r) => r.kind === "signal-deliver" && r.pid === pid && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
+  const forward = after.find((r): r is Extract<KernelRecord, { kind: "signal-generate" }> => r.kind === "signal-generate" && r.sig === SIGTERM && r.pid === pid1 && r.targetPid !== pid1);
+  if (!forward) return caught(pid1) >= 0 ? "pid1-handler" : null;
+  // The child got it while still running the init's code: its exec of the program comes after.
+  const delivered = caught(forward.targetPid);
+  const exec = after.findIndex((r) => r.kind === "exec" && r.execPid === forward.targetPid && r.filename === programPath);
+  return delivered >= 0 && exec > delivered ? "child-before-exec" : null;
 }
 
 /**

@@ -64,7 +64,13 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   // delivered to a handler of its own that never passed it on.
   const byKernel = lost.filter((t) => t.lostBy === "kernel").length;
   const byHandler = lost.filter((t) => t.lostBy === "pid1-handler").length;
-  const kernelPart = byKernel + byHandler > 0 ? `; the kernel ${byKernel ? `ignored ${byKernel}` : ""}${byKernel && byHandler ? " and " : ""}${byHandler ? `delivered ${byHandler} to ${variant.init}'s own handler, which passed nothing on` : ""}` : "";
+  const byChild = lost.filter((t) => t.lostBy === "child-before-exec").length;
+  const ways = [
+    byKernel ? `ignored ${byKernel}` : "",
+    byHandler ? `delivered ${byHandler} to ${variant.init}'s own handler, which passed nothing on` : "",
+    byChild ? `saw ${variant.init} forward ${byChild} to its child before the child exec'd the probe, into the handler it inherited` : "",
+  ].filter(Boolean);
+  const kernelPart = ways.length ? `; the kernel ${ways.join(", and ")}` : "";
   const summary = `${lostPart}${kernelPart}; later ones were forwarded to the probe; ${prep}`;
   if (preps.length > 0 && handlers.length === 0 && byHandler === 0 && forwarded.length > 0) return { ...base, verdict: "refuted", summary, evidence };
   if (lost.length > 0 && (handlers.length > 0 || byHandler > 0 || forwarded.length === 0)) return { ...base, verdict: "confirmed", summary, evidence };

@@ -7,7 +7,12 @@ import { phaseBoundaries } from "./claims.js";
 // How a sigterm-race trial and variant read in the terminal and in `run --json`.
 
 const status = (t: RaceTrial) => (t.signal ? `killed by ${t.signal}` : `exit ${t.exitCode ?? "?"}`);
-const lost = (t: RaceTrial) => (t.lostBy === "kernel" ? " [kernel ignored it]" : t.lostBy === "pid1-handler" ? " [PID 1's handler kept it]" : "");
+const LOST_BY: Record<NonNullable<RaceTrial["lostBy"]>, string> = {
+  kernel: " [the kernel ignored it]",
+  "pid1-handler": " [PID 1's handler kept it]",
+  "child-before-exec": " [forwarded to the init's child before its exec: its inherited handler kept it]",
+};
+const lost = (t: RaceTrial) => (t.lostBy ? LOST_BY[t.lostBy] : "");
 const probeEnd = (t: RaceTrial) => (t.probeEnd ? (t.probeEnd.kind === "exited" ? `exited ${t.probeEnd.code}` : `killed by ${t.probeEnd.signal}`) : null);
 
 export const render: ScenarioRender = {

@@ -82,9 +82,13 @@ export const kernelObserver: Observer<KernelRecord> = {
   attach: attachKernel,
   // The signals instance also caught what other processes of the host were sent; a
   // trial's records are those of its own process tree (kernel-tree.ts).
+  // The two instances' files are merged in time order (each instance's clock is the same
+  // mono clock), so "after this record" means after it in time; unstamped lines (headers)
+  // stay first, in file order.
   parse(raw) {
     const records = [KERNEL_RAW.tree, KERNEL_RAW.signals].flatMap((name) => (raw[name] === undefined ? [] : parseKernelText(raw[name])));
-    return selectTrialRecords(records, rootPidsOf(records));
+    const ordered = records.map((r, i) => ({ r, i })).sort((a, b) => (a.r.ts ?? -Infinity) - (b.r.ts ?? -Infinity) || a.i - b.i).map(({ r }) => r);
+    return selectTrialRecords(ordered, rootPidsOf(ordered));
   },
   describe: describeKernelRecord,
   timeUs: (r) => r.tsUs,

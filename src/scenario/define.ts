@@ -36,6 +36,9 @@ export interface AxisSpec {
   defaults: readonly string[];
 }
 
+/** An axis named in camelCase (tzAt) is the kebab-case flag --tz-at; commander maps it back. */
+export const axisFlag = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** One signal group the driver sends: count signals, the first atUs after the exec, then every intervalUs. */
 export interface Send {
   sig: number;

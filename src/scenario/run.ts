@@ -13,7 +13,7 @@ import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
 import { sharedLibraries } from "../runtime/image.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
-import type { Scenario, SweepOptions } from "./define.js";
+import { axisFlag, type Scenario, type SweepOptions } from "./define.js";
 import { ContainerPipeline } from "./container-pipeline.js";
 import { binaryTarget, imageTarget, probeTarget, type ResolvedTarget, type TargetChoice } from "./target.js";
 import { runTrial, startTrialContainer, type TrialContext } from "./trial.js";
@@ -182,7 +182,7 @@ function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record
   for (const [name, axis] of Object.entries(scenario.axes)) {
     const values = chosen[name] ?? axis.defaults;
     const bad = values.filter((v) => !axis.values.includes(v));
-    if (bad.length) throw new HarnessError("USAGE", `--${name} takes ${axis.values.join(", ")}; got ${bad.join(", ")}`);
+    if (bad.length) throw new HarnessError("USAGE", `--${axisFlag(name)} takes ${axis.values.join(", ")}; got ${bad.join(", ")}`);
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
   }
   return combos;

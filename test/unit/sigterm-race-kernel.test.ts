@@ -42,3 +42,15 @@ describe.each([
     if (race.notify && race.handler) expect(race.notify.us).toBeGreaterThan(race.handler.doneUs);
   });
 });
+
+describe("a lost SIGTERM under dumb-init, recorded by the kernel observer (test/fixtures/sigterm-race/kernel-dumb-init)", async () => {
+  const { loadRawTrials } = await import("../../src/evidence/load.js");
+  const { analyseRaceTrial } = await import("../../scenarios/sigterm-race/analysis.js");
+  const [trial] = await loadRawTrials(join(import.meta.dirname, "../fixtures/sigterm-race/kernel-dumb-init"));
+
+  it("was delivered to dumb-init, forwarded to its child before the child exec'd the probe, and kept by the handler the child inherited", () => {
+    const t = analyseRaceTrial(trial!);
+    expect([t.outcome, t.signalFate, t.lostBy]).toEqual(["lost", "delivered", "child-before-exec"]);
+    expect(trial!.origin.source).toBe("kernel");
+  });
+});

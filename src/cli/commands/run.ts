@@ -4,6 +4,7 @@ import { OBSERVER_NAMES, parseObserverSets, type ObserverName } from "../../capt
 import { OBSERVERS } from "../../capture/observers.js";
 import { HarnessError } from "../../errors.js";
 import { parseGoVersionFlag } from "../../probe/go-toolchain.js";
+import { axisFlag } from "../../scenario/define.js";
 import { runScenario } from "../../scenario/run.js";
 import type { TargetChoice } from "../../scenario/target.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
@@ -57,7 +58,7 @@ export function register(program: Command): void {
       }
       owners.set(name, [scenario.name]);
       run.addOption(
-        new Option(`--${name} <values>`, `${axis.description}: comma-separated of ${axis.values.join(", ")} (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
+        new Option(`--${axisFlag(name)} <values>`, `${axis.description}: comma-separated of ${axis.values.join(", ")} (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
           parseAxisValues(name, value, axis.values),
         ),
       );
@@ -141,8 +142,8 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'
   forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
   forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
-  forensics run tz-cgo-cache --tzAt image,early --go host,1.27.3
-  forensics run locale-missing --lang C.UTF-8,zh_CN.UTF-8 --lcAll unset --locales none,C.utf8`;
+  forensics run tz-cgo-cache --tz-at image,early --go host,1.27.3
+  forensics run locale-missing --lang C.UTF-8,zh_CN.UTF-8 --lc-all unset --locales none,C.utf8`;
 
 function parseInits(value: string): InitKind[] {
   const inits = value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -154,7 +155,7 @@ function parseInits(value: string): InitKind[] {
 function parseAxisValues(name: string, value: string, known: readonly string[]): string[] {
   const values = value.split(",").map((s) => s.trim());
   const bad = values.filter((v) => !known.includes(v));
-  if (values.length === 0 || bad.length) throw new InvalidArgumentError(`--${name} takes a comma-separated subset of ${known.join(", ")}; got "${value}"`);
+  if (values.length === 0 || bad.length) throw new InvalidArgumentError(`--${axisFlag(name)} takes a comma-separated subset of ${known.join(", ")}; got "${value}"`);
   return [...new Set(values)];
 }
 
