@@ -169,7 +169,11 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     if (L.detail > 0) {
       const title: Line = [{ text: `─ record${session.focus === "detail" ? " ◀ focus: j/k scroll" : ""} `.padEnd(width, "─"), style: "dim" }];
       const lines = detailLines(session, raw, width);
-      const scroll = Math.min(session.detailScroll, Math.max(0, lines.length - (L.detail - 1)));
+      const room = L.detail - 1;
+      // Keep the cursor's hop of a causal chain in view (the chain is the pane's last part).
+      const hop = lines.findIndex((l) => l[0]?.text.startsWith("▶"));
+      const auto = session.detailScroll === 0 && hop >= room ? hop - room + 2 : 0;
+      const scroll = Math.min(session.detailScroll || auto, Math.max(0, lines.length - room));
       detail.setContent(toTags([title, ...lines.slice(scroll, scroll + L.detail - 1)], mono));
     }
     status.setContent(toTags([statusLine(session, width)], mono));
