@@ -168,13 +168,14 @@ export function runReplayApp(session: ReplaySession, options: AppOptions): Promi
     }
     if (L.detail > 0) {
       const title: Line = [{ text: `─ record${session.focus === "detail" ? " ◀ focus: j/k scroll" : ""} `.padEnd(width, "─"), style: "dim" }];
-      const lines = detailLines(session, raw, width);
-      const room = L.detail - 1;
-      // Keep the cursor's hop of a causal chain in view (the chain is the pane's last part).
-      const hop = lines.findIndex((l) => l[0]?.text.startsWith("▶"));
+      // The record's own line stays; the rest scrolls, by hand (j/k with the pane focused) or
+      // to keep the cursor's hop of a causal chain (the pane's last part) in view.
+      const [first, ...rest] = detailLines(session, raw, width);
+      const room = Math.max(0, L.detail - 2);
+      const hop = rest.findIndex((l) => l[0]?.text.startsWith("▶"));
       const auto = session.detailScroll === 0 && hop >= room ? hop - room + 2 : 0;
-      const scroll = Math.min(session.detailScroll || auto, Math.max(0, lines.length - room));
-      detail.setContent(toTags([title, ...lines.slice(scroll, scroll + L.detail - 1)], mono));
+      const scroll = Math.min(session.detailScroll || auto, Math.max(0, rest.length - room));
+      detail.setContent(toTags([title, ...(first ? [first] : []), ...rest.slice(scroll, scroll + room)], mono));
     }
     status.setContent(toTags([statusLine(session, width)], mono));
     if (session.help) {
