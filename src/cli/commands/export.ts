@@ -1,6 +1,9 @@
 import { hostname, homedir } from "node:os";
 import type { Command } from "commander";
+import { openBundle } from "../../bundle/archive.js";
 import { exportBundle } from "../../bundle/export.js";
+import { bundleToPerfetto } from "../../bundle/perfetto.js";
+import { writeOutput } from "../../bundle/report.js";
 import type { RedactionSummary } from "../../bundle/export-manifest.js";
 import { HarnessError } from "../../errors.js";
 
@@ -9,6 +12,7 @@ interface ExportFlags {
   redact: boolean;
   stripHost?: boolean;
   allowPartial?: boolean;
+  perfetto?: boolean;
 }
 
 export function register(program: Command): void {
@@ -20,6 +24,7 @@ export function register(program: Command): void {
     .option("--strip-host", "also replace this machine's host name and your home directory by [host-N] and [home-N]")
     .option("--no-redact", "export the captures exactly as recorded, secrets included")
     .option("--allow-partial", "export a bundle whose run was cut short (manifest status \"partial\")")
+    .option("--perfetto", "instead of an archive, write the bundle (a directory or an exported .tar.gz) as Trace Event JSON for ui.perfetto.dev or chrome://tracing (-o default: ./<run-id>.perfetto.json)")
     .addHelpText(
       "after",
       `
@@ -41,15 +46,36 @@ all mode 0644, owner 0:0, one mtime (the run's start), no links. The same bundle
 same tar bytes anywhere, and the same .tar.gz bytes on the same Node version (the gzip
 layer may differ between Node/zlib versions).
 
+--perfetto converts what the bundle holds, unredacted: convert an exported (redacted)
+archive to share one. Each trial is its own group of processes (host pids in the names),
+all aligned at their exec; syscalls are slices with their strace -T duration (unfinished
+ones included, marked), signals, exits and probe events are instants, each sent signal is
+a flow from the driver's kill(2) through signal_generate and signal_deliver to the handler,
+and the findings are global instants.
+
 Exit status: 0 written, 67 bundle refused (partial, tampered, unlisted files), 66 no such
 bundle directory, 75 archive not writable, 64 usage.
 
 Examples:
   forensics export traces/sigterm-race-20261125T230456Z-bd2749
   forensics export traces/sigterm-race-20261125T230456Z-bd2749 -o /tmp/bug-1234.tar.gz --strip-host
-  forensics verify /tmp/bug-1234.tar.gz          # what the receiver runs`,
+  forensics verify /tmp/bug-1234.tar.gz          # what the receiver runs
+  forensics export --perfetto /tmp/bug-1234.tar.gz -o trace.json`,
     )
     .action(async (dir: string, flags: ExportFlags) => {
+      if (flags.perfetto) {
+        if (!flags.redact || flags.stripHost) throw new HarnessError("USAGE", "--perfetto converts the bundle as it is: to share a redacted trace, export the archive first and convert that");
+        const bundle = await openBundle(dir, { allowPartial: flags.allowPartial });
+        try {
+          const out = flags.output ?? `${bundle.manifest.runId}.perfetto.json`;
+          const json = JSON.stringify(bundleToPerfetto(bundle));
+          await writeOutput(out, json, dir);
+          process.stdout.write(`wrote ${out}: ${Buffer.byteLength(json)} bytes (Trace Event JSON; open it in ui.perfetto.dev)\n`);
+        } finally {
+          await bundle.close();
+        }
+        return;
+      }
       if (!flags.redact && flags.stripHost) throw new HarnessError("USAGE", "--strip-host is part of redaction; drop --no-redact to use it");
       const host = hostname();
       const result = await exportBundle(dir, {

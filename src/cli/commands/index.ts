@@ -11,6 +11,7 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Comman
   list: () => import("./list.js"),
   parse: () => import("./parse.js"),
   replay: () => import("./replay.js"),
+  report: () => import("./report.js"),
   run: () => import("./run.js"),
   verify: () => import("./verify.js"),
 };
