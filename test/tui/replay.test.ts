@@ -124,7 +124,8 @@ describe("forensics replay", () => {
       tty.send("l");
       await tty.waitFor(new RegExp(`#\\d+ ${hop} · `));
     }
-    expect(statusRow(tty)).toMatch(/report \+\d+µs: probe reports SIGTERM/);
+    // A frame can arrive in pieces: wait for the status line too, do not read it at once.
+    await tty.waitFor(() => /report \+\d+µs: probe reports SIGTERM/.test(statusRow(tty)));
     tty.send("<");
     await tty.waitFor(/#\d+ kernel#440 uprobe · /);
     tty.send(">");
