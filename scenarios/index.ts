@@ -1,5 +1,8 @@
 import { HarnessError } from "../src/errors.js";
 import type { Scenario } from "../src/scenario/define.js";
+import initStack from "./init-stack/index.js";
+import dockerStopTimeout from "./docker-stop-timeout/index.js";
+import signalBacklog from "./signal-backlog/index.js";
 import sigtermRace from "./sigterm-race/index.js";
 import tzMatrix from "./tz-matrix/index.js";
 import tzMissingZoneinfo from "./tz-missing-zoneinfo/index.js";
@@ -10,7 +13,7 @@ import localeMissing from "./locale-missing/index.js";
 import tzGdbSnapshot from "./tz-gdb-snapshot/index.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each scenario has its own request type
-export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing, tzGdbSnapshot];
+export const SCENARIOS: readonly Scenario<any>[] = [sigtermRace, signalBacklog, initStack, dockerStopTimeout, tzMatrix, tzMissingZoneinfo, tzCgoCache, tzLocaltimeMount, tzDockerfileOrder, localeMissing, tzGdbSnapshot];
 
 export function findScenario(name: string): Scenario {
   const scenario = SCENARIOS.find((s) => s.name === name);

@@ -5,7 +5,7 @@ import { Socket } from "node:net";
 import { promisify } from "node:util";
 import { HarnessError } from "../errors.js";
 import type { StraceRecord } from "../parse/records.js";
-import { createStraceParser, pidFromFileName } from "../parse/strace.js";
+import { createStraceParser, pidFromFileName, type StraceParserOptions } from "../parse/strace.js";
 import { onCleanup } from "../runtime/cleanup.js";
 
 // The streaming reader of a strace capture on disk, shared by `forensics parse strace` and
@@ -23,13 +23,15 @@ const CUT_LINE_ROOM = 64 * 1024;
 /**
  * Streams one strace log through a parser, in batches of whole lines; `onRecords` receives
  * each batch's records and may return a promise to hold reading back (stdout backpressure).
+ * `options` go to the parser; its pid comes from the file name.
  */
 export async function parseStraceFile(
   path: string,
   onRecords: (records: StraceRecord[]) => void | Promise<void>,
+  options: Omit<StraceParserOptions, "pid"> = {},
 ): Promise<void> {
   const source = await openSource(path);
-  const parser = createStraceParser({ pid: pidFromFileName(path) });
+  const parser = createStraceParser({ ...options, pid: pidFromFileName(path) });
   // Two buffers: the next read runs (in libuv's thread pool, on another core) while this
   // one is parsed.
   let current = Buffer.allocUnsafe(CUT_LINE_ROOM + READ_BYTES);

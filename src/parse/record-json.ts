@@ -66,11 +66,11 @@ SHORT_ESCAPE[10] = 110;
 SHORT_ESCAPE[12] = 102;
 SHORT_ESCAPE[13] = 114;
 
-/** What JSON escapes in a string: quotes, backslashes, control characters, lone surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-/** Strings at least this long are checked and copied natively rather than by the loop. */
-const NATIVE_COPY_LENGTH = 32;
-const encoder = new TextEncoder();
+/** 1 for the ASCII characters JSON writes as they are: not a quote, a backslash or a control one. */
+const AS_IS = new Uint8Array(128);
+for (let c = 32; c < 128; c++) AS_IS[c] = c === C_QUOTE || c === C_BACKSLASH ? 0 : 1;
+/** Constants longer than this are copied by TypedArray#set. */
+const LONG_LITERAL = 24;
 
 /** Stamps below this many µs (about the year 2096 as epoch seconds) keep every µs digit in `ts`. */
 const EXACT_STAMP_US = 4e15;
@@ -93,9 +93,14 @@ export function createJsonLines(): JsonLines {
     buf = bigger;
   };
 
-  /** A short constant: a loop beats TypedArray#set's call at these lengths. */
+  /** A constant: a loop beats TypedArray#set's call for short ones, not for the longest. */
   const literal = (bytes: Uint8Array): void => {
     room(bytes.length);
+    if (bytes.length > LONG_LITERAL) {
+      buf.set(bytes, pos);
+      pos += bytes.length;
+      return;
+    }
     const b = buf;
     let p = pos;
     for (let i = 0; i < bytes.length; i++) b[p++] = bytes[i]!;
@@ -172,12 +177,15 @@ export function createJsonLines(): JsonLines {
     smallDigits(fraction, width);
   };
 
-  /** Characters as UTF-8, escaped as JSON.stringify escapes a string's body when `escape`. */
-  const chars = (s: string, escape: boolean): void => {
+  /**
+   * Characters from s[start] on as UTF-8, escaped as JSON.stringify escapes a string's body
+   * when `escape`.
+   */
+  const chars = (s: string, escape: boolean, start = 0): void => {
     room(6 * s.length);
     const b = buf;
     let p = pos;
-    for (let i = 0; i < s.length; i++) {
+    for (let i = start; i < s.length; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x80) {
         if (escape && (c < 32 || c === C_QUOTE || c === C_BACKSLASH)) {
@@ -217,16 +225,21 @@ export function createJsonLines(): JsonLines {
   const raw = (json: string): void => chars(json, false);
 
   const string = (s: string): void => {
-    room(2);
-    buf[pos++] = C_QUOTE;
-    if (s.length >= NATIVE_COPY_LENGTH && !NEEDS_ESCAPE.test(s)) {
-      // A long string with nothing to escape (a -y path, a buffer strace printed as hex):
-      // UTF-8 encoding in native code beats the loop once the call's cost is spread thin.
-      room(3 * s.length);
-      pos += encoder.encodeInto(s, buf.subarray(pos)).written;
-    } else {
-      chars(s, true);
+    const length = s.length;
+    room(length + 2);
+    const b = buf;
+    let p = pos;
+    b[p++] = C_QUOTE;
+    // The characters a string usually holds go as they are, in one plain loop; from the
+    // first that does not (a quote, a backslash, a control or non-ASCII one) on, chars.
+    let i = 0;
+    for (; i < length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80 || AS_IS[c] === 0) break;
+      b[p++] = c;
     }
+    pos = p;
+    if (i < length) chars(s, true, i);
     room(1);
     buf[pos++] = C_QUOTE;
   };

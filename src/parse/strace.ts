@@ -14,6 +14,13 @@ import type { StraceRecord, SyscallRecord, UnparsedRecord } from "./records.js";
 export interface StraceParserOptions {
   /** Pid for lines that carry none, e.g. taken from an `-ff` file name (trace.1234). */
   pid?: number;
+  /**
+   * Gives the arguments of failed calls (errno set) only; other syscall records may come
+   * with `args: []`. For readers of failures alone (the failure table), who would otherwise
+   * get a string per argument of every call. Lines are checked as strictly, so the same
+   * lines come out unparsed.
+   */
+  failedArgsOnly?: boolean;
 }
 
 export interface StraceParser {
@@ -209,19 +216,64 @@ function skipAngle(b: Uint8Array, i: number, end: number): number {
  * Leading blanks come from joined halves: `nanosleep({1, 0},  <unfinished ...>` resumed by
  * `<... nanosleep resumed> 0x7ff…)` leaves two blanks after the comma.
  */
-function pushItem(out: string[], s: string, b: Uint8Array, from: number, to: number): void {
+function pushItem(out: string[] | null, s: string, b: Uint8Array, from: number, to: number): void {
   while (from < to && b[from] === C_SPACE) from++;
   while (to > from && b[to - 1] === C_SPACE) to--;
+  if (to <= from) return;
   // Not out.push: V8 calls a builtin for that (a fresh [] holds small integers until its
   // first string), while an indexed store grows the array inline, in half the time.
-  if (to > from) out[out.length] = s.slice(from, to);
+  if (out !== null) {
+    out[out.length] = s.slice(from, to);
+  } else {
+    if (spanCount * 2 + 2 > spans.length) {
+      const bigger = new Int32Array(spans.length * 2);
+      bigger.set(spans);
+      spans = bigger;
+    }
+    spans[spanCount * 2] = from;
+    spans[spanCount * 2 + 1] = to;
+    spanCount++;
+  }
+}
+
+/**
+ * Where splitItems, given no array, leaves its items: start and end of each, in pairs. Read
+ * right after the call that filled them (one line's arguments), so one buffer serves all parsers.
+ */
+let spans = new Int32Array(64);
+let spanCount = 0;
+
+/**
+ * The items in `spans`, as slices of `s`, in an array of their exact size (an array grown item
+ * by item from [] reserves 17 slots).
+ */
+function sliceSpans(s: string): string[] {
+  const at = spans;
+  switch (spanCount) {
+    case 0:
+      return [];
+    case 1:
+      return [s.slice(at[0]!, at[1]!)];
+    case 2:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!)];
+    case 3:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!)];
+    case 4:
+      return [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!), s.slice(at[6]!, at[7]!)];
+    default: {
+      const items = [s.slice(at[0]!, at[1]!), s.slice(at[2]!, at[3]!), s.slice(at[4]!, at[5]!), s.slice(at[6]!, at[7]!)];
+      for (let k = 4; k < spanCount; k++) items[k] = s.slice(at[2 * k]!, at[2 * k + 1]!);
+      return items;
+    }
+  }
 }
 
 /**
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
- * decorations are opaque. Returns -1 if the range ends first (unless `toEnd`, which takes
- * what is there: the arguments of a call that never resumed), or if it is malformed.
+ * decorations are opaque. Given no `out`, it records the items' ranges in `spans` instead.
+ * Returns -1 if the range ends first (unless `toEnd`, which takes what is there: the
+ * arguments of a call that never resumed), or if it is malformed.
  */
 function splitItems(
   s: string,
@@ -229,7 +281,7 @@ function splitItems(
   i: number,
   end: number,
   close: number,
-  out: string[],
+  out: string[] | null,
   toEnd: boolean,
 ): number {
   let depth = 0;
@@ -426,6 +478,7 @@ function isBlank(b: Uint8Array, from: number, to: number): boolean {
 /** Creates a parser; feed it one strace output (one `-ff` file per parser). */
 export function createStraceParser(options: StraceParserOptions = {}): StraceParser {
   const defaultPid = options.pid ?? null;
+  const failedArgsOnly = options.failedArgsOnly === true;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
   const pending = new Map<number, Pending>();
@@ -519,8 +572,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   });
 
   /**
-   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `args`,
-   * then `) = ret …`. Returns null, with `failure` set, if that is not what strace prints.
+   * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
+   * (those its first half printed, or null), then `) = ret …`. Returns null, with `failure`
+   * set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,
@@ -530,7 +584,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     syscall: string,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
-    args: string[],
+    headArgs: string[] | null,
   ): SyscallRecord | null => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
     // inside the call before strace could print the rest, and strace closes the line for it
@@ -547,7 +601,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         end = s.length;
       }
     }
-    const close = splitItems(s, b, argsAt, end, C_RPAREN, args, false);
+    // A call on one line (no items before these) leaves its items in `spans`, sliced into an
+    // array of their number once the errno says whether the call failed (failedArgsOnly).
+    const fromSpans = headArgs === null || headArgs.length === 0;
+    spanCount = 0;
+    const close = splitItems(s, b, argsAt, end, C_RPAREN, fromSpans ? null : headArgs, false);
     if (close < 0) {
       failure = "unbalanced quotes or brackets in the arguments";
       return null;
@@ -628,6 +686,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         while (i < noteEnd && b[i] === C_SPACE) i++;
       }
     }
+    const args = !fromSpans ? headArgs! : errno !== null || !failedArgsOnly ? sliceSpans(s) : [];
     return {
       kind: "syscall",
       pid: at.pid,
@@ -765,7 +824,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       record = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs);
     } else {
       const joined = start.head + s.slice(restAt, to);
-      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, []);
+      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null);
     }
     out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
@@ -812,7 +871,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
             return;
           }
         }
-        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, []);
+        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, null);
         if (record !== null) {
           out.push(record);
           return;

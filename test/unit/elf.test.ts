@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildProbe, resolveProbesDir } from "../../src/probe/build.js";
-import { planGoUprobes } from "../../src/capture/kernel-uprobes.js";
+import { planGoUprobes, stackCheckLength } from "../../src/capture/kernel-uprobes.js";
 import { EM_AARCH64, EM_X86_64, fileOffsetOfAddress, findSymbols, hasDwarf, hasInterpreter, parseElfHeader, readElfMachine, readSectionNames } from "../../src/probe/elf.js";
 import { makeGoEnv, readGoEnv, resolveGoBinary } from "../../src/probe/go-toolchain.js";
 
@@ -122,5 +122,30 @@ describe("findSymbols / fileOffsetOfAddress", () => {
     const sighandler = plan.uprobes.find((u) => u.fn === "runtime.sighandler")!;
     expect(sighandler).toMatchObject({ group: "forensics_1_0", event: "sighandler", binary: "/proc/1/root/probe", fetch: ["sig=%ax:u32"] });
     expect(plan.uprobes.find((u) => u.fn === "os/signal.process")).toBeUndefined();
+  });
+
+  it("probes runtime.sigsend after its stack check, so a call re-entered after morestack counts once", () => {
+    const plan = planGoUprobes(gate, "/proc/1/root/probe", "forensics_1_0", "amd64");
+    const sigsend = plan.uprobes.find((u) => u.fn === "runtime.sigsend")!;
+    const entry = fileOffsetOfAddress(gate, findSymbols(gate, ["runtime.sigsend"]).get("runtime.sigsend")!.value)!;
+    if (process.arch !== "x64") return;
+    // CMPQ SP, 0x10(R14) (4 bytes) + JBE rel32 (6 bytes).
+    expect(sigsend.offset - entry).toBe(stackCheckLength(gate, entry, "amd64"));
+    expect(sigsend.offset - entry).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe("stackCheckLength", () => {
+  it.each([
+    ["CMPQ SP; JBE rel32", [0x49, 0x3b, 0x66, 0x10, 0x0f, 0x86, 1, 2, 3, 4, 0x55], 10],
+    ["CMPQ SP; JBE rel8", [0x49, 0x3b, 0x66, 0x10, 0x76, 0x20, 0x55], 6],
+    ["LEAQ d8; CMPQ R12; JBE rel32", [0x4c, 0x8d, 0x64, 0x24, 0xb0, 0x4d, 0x3b, 0x66, 0x10, 0x0f, 0x86, 0x45, 2, 0, 0], 15],
+    ["LEAQ d32; CMPQ R12; JBE rel8", [0x4c, 0x8d, 0xa4, 0x24, 0, 0xf0, 0xff, 0xff, 0x4d, 0x3b, 0x66, 0x10, 0x76, 0x10], 14],
+    ["no prologue (NOSPLIT)", [0x55, 0x48, 0x89, 0xe5], null],
+    ["CMPQ without a JBE", [0x49, 0x3b, 0x66, 0x10, 0x90], null],
+  ])("%s", (_name, bytes, expected) => {
+    const elf = Buffer.from([0xcc, 0xcc, ...bytes]);
+    expect(stackCheckLength(elf, 2, "amd64")).toBe(expected);
+    expect(stackCheckLength(elf, 2, "arm64")).toBeNull();
   });
 });

@@ -68,6 +68,20 @@ describe("strace parser invariants, on every fixture", () => {
       for (let i = 0; i < text.length; i += 777) viaChunks.push(...byChunk.pushText(text.slice(i, i + 777)));
       viaChunks.push(...byChunk.end());
       expect(viaChunks).toEqual(records);
+
+      // failedArgsOnly: the same records, with the arguments of calls that did not fail
+      // either all there or left out.
+      const lazy = parseStraceText(text, { pid: pidFromFileName(name), failedArgsOnly: true });
+      expect(lazy.length).toBe(records.length);
+      lazy.forEach((r, i) => {
+        const full = records[i]!;
+        if (r.kind !== "syscall" || full.kind !== "syscall" || full.errno !== null || r.args.length === full.args.length) {
+          expect(r).toEqual(full);
+        } else {
+          expect({ ...r, args: full.args }).toEqual(full);
+          expect(r.args).toEqual([]);
+        }
+      });
     });
   }
 

@@ -3,7 +3,9 @@ import type { Command } from "commander";
 // Each command module exports register(program); this file only lists them. They are
 // imported on demand: doctor and run pull in Docker, pty and scenario code that takes
 // ~0.6 s to load, which `forensics parse strace` on a log must not pay.
-const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Command): void }>>> = {
+const COMMANDS: Readonly<
+  Record<string, () => Promise<{ register(program: Command, argv: readonly string[]): void | Promise<void> }>>
+> = {
   audit: () => import("./audit.js"),
   clean: () => import("./clean.js"),
   doctor: () => import("./doctor.js"),
@@ -23,5 +25,5 @@ const COMMANDS: Readonly<Record<string, () => Promise<{ register(program: Comman
 export async function registerCommands(program: Command, argv: readonly string[]): Promise<void> {
   const name = argv[2];
   const names = name !== undefined && Object.hasOwn(COMMANDS, name) ? [name] : Object.keys(COMMANDS);
-  for (const module of await Promise.all(names.map((n) => COMMANDS[n]!()))) module.register(program);
+  for (const module of await Promise.all(names.map((n) => COMMANDS[n]!()))) await module.register(program, argv);
 }

@@ -5,8 +5,6 @@ import { HarnessError } from "../../errors.js";
 import { createJsonLines } from "../../parse/record-json.js";
 import type { SummaryRecord } from "../../parse/records.js";
 import { createFailureSummary, type FailureRow } from "../../parse/strace-summary.js";
-import { registerParseGdb } from "./parse-gdb.js";
-import { registerParseKernel } from "./parse-kernel.js";
 
 const EXAMPLES = `
 Examples:
@@ -18,7 +16,7 @@ Examples:
   $ forensics parse strace --json trace.* | jq 'select(.kind == "signal")'
       one JSON record per line: syscall, signal, exit, killed, tracer or unparsed`;
 
-export function register(program: Command): void {
+export async function register(program: Command, argv: readonly string[] = []): Promise<void> {
   const parse = program
     .command("parse")
     .description("Turn a raw capture into typed records, offline (no container or tracer needed).");
@@ -34,6 +32,10 @@ export function register(program: Command): void {
       if (options.json === true) await printJson(files);
       else await printFailureTable(files);
     });
+  // gdb and kernel pull in zod and their parsers, a tenth of a second of start-up that
+  // `parse strace` on a log does not need; help and every other subcommand get them.
+  if (argv[3] === "strace") return;
+  const [{ registerParseKernel }, { registerParseGdb }] = await Promise.all([import("./parse-kernel.js"), import("./parse-gdb.js")]);
   registerParseKernel(parse);
   registerParseGdb(parse);
 }
@@ -72,6 +74,8 @@ async function printFailureTable(files: string[]): Promise<void> {
   for (const file of files) {
     let fileRecords = 0;
     let fileUnparsed = 0;
+    // The table reads the arguments of failed calls only.
+    const options = { failedArgsOnly: true };
     await parseStraceFile(file, (batch) => {
       for (const r of batch) {
         if (r.kind === "unparsed") fileUnparsed++;
@@ -80,7 +84,7 @@ async function printFailureTable(files: string[]): Promise<void> {
         } else summary.add(r);
       }
       fileRecords += batch.length;
-    });
+    }, options);
     if (fileRecords > 0 && fileUnparsed === fileRecords) {
       throw new HarnessError(
         "BAD_INPUT",

@@ -140,6 +140,10 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --binary ./server --observe kernel -- --listen :8080
   forensics run sigterm-race --runtime docker --image myapp:latest --init none,docker-init
   forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'
+  forensics run signal-backlog --cap 0,1,64 --reader fast,slow,none --loads SIGTERM:1000,SIGTERM:10000 --count 500
+  forensics run signal-backlog --cap 1 --reader fast --window natural,held --loads SIGTERM:1000
+  forensics run init-stack --runtime docker --init tini,docker-init --breakpoint runtime.sighandler
+  forensics run docker-stop-timeout --runtime docker --stop-timeouts 1,10 --handler-ms 5000 --json | jq '.trials[].measured'
   forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
   forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
   forensics run tz-cgo-cache --tz-at image,early --go host,1.27.3

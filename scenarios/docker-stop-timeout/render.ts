@@ -1,0 +1,37 @@
+import type { TrialEvidence, Variant } from "../../src/evidence/schemas.js";
+import type { ScenarioRender } from "../../src/scenario/define.js";
+import { analyseStopTrial, type StopTrial } from "./analysis.js";
+import { classifyAgainstS5 } from "./claims.js";
+
+/** The `measured` names of a trial in `run --json`: a contract, keep them exactly. */
+export const measured = (t: StopTrial): Record<string, number | null> => ({
+  sigtermToSigkillMs: t.sigtermToSigkillMs,
+  stopTimeoutS: t.stopTimeoutS,
+  shutdownMs: t.shutdownMs,
+  shutdownNeededMs: t.shutdownNeededMs,
+  exitCode: t.exitCode,
+});
+
+const line = (t: StopTrial) =>
+  `-t ${t.stopTimeoutS} handler ${t.handlerMs} ms: ${t.outcome.padEnd(8)} SIGTERM→SIGKILL ${t.sigtermToSigkillMs === null ? "none" : `${t.sigtermToSigkillMs} ms`}, shutdown ${t.shutdownEnd ? `${t.shutdownMs} ms` : t.shutdownBegin ? "unfinished" : "never began"}, exit ${t.exitCode ?? "?"}, client ${t.client?.outcome ?? "?"}${t.client?.status ? ` ${t.client.status}` : ""}`;
+
+export const render: ScenarioRender = {
+  trialLine: (trial: TrialEvidence) => line(analyseStopTrial(trial)),
+  variantSummary: (_variant: Variant, trials: TrialEvidence[]) => trials.map(analyseStopTrial).map((t) => `    ${line(t)} [${classifyAgainstS5(t)}]`),
+  trialJson(trial: TrialEvidence) {
+    const t = analyseStopTrial(trial);
+    return {
+      stopTimeoutS: t.stopTimeoutS,
+      handlerMs: t.handlerMs,
+      measured: measured(t),
+      outcome: t.outcome,
+      timing: t.timing,
+      shutdownBegin: t.shutdownBegin,
+      shutdownEnd: t.shutdownEnd,
+      sigtermDeliveredTo: t.sigtermDeliveredTo,
+      sigkillDeliveredTo: t.sigkillDeliveredTo,
+      client: t.client,
+      s5: classifyAgainstS5(t),
+    };
+  },
+};
