@@ -12,6 +12,7 @@ const COMMANDS: Readonly<
   export: () => import("./export.js"),
   list: () => import("./list.js"),
   parse: () => import("./parse.js"),
+  replay: () => import("./replay.js"),
   report: () => import("./report.js"),
   run: () => import("./run.js"),
   verify: () => import("./verify.js"),

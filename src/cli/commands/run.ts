@@ -9,6 +9,7 @@ import { runScenario } from "../../scenario/run.js";
 import type { TargetChoice } from "../../scenario/target.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
+import { replayBundle } from "./replay.js";
 
 interface RunFlags {
   binary?: string;
@@ -21,6 +22,7 @@ interface RunFlags {
   strace?: "both" | "on" | "off";
   out: string;
   json?: boolean;
+  replay?: boolean;
   [option: string]: unknown;
 }
 
@@ -81,6 +83,7 @@ export function register(program: Command): void {
   }
   run
     .option("--json", "print one JSON document (bundle, findings, trials) on stdout; progress stays on stderr")
+    .option("--replay", "open the bundle in `forensics replay` once the run is done")
     .addHelpText("after", () => `\n${SCENARIOS.map((s) => s.help).join("\n\n")}\n\nObservers:\n${Object.values(OBSERVERS).map((o) => `  ${o!.name.padEnd(8)} ${o!.summary}`).join("\n")}\n\n${EXAMPLES}`)
     .action(async (name: string, programArgs: string[], flags: RunFlags) => {
       const scenario = findScenario(name);
@@ -96,6 +99,7 @@ export function register(program: Command): void {
             : { kind: "probe" };
       const foreign = [...owners].filter(([option, names]) => flags[option] !== undefined && !names.includes(scenario.name)).map(([option]) => option);
       if (foreign.length) throw new HarnessError("USAGE", `${scenario.name} has no option --${foreign.join(", --")}`);
+      if (flags.replay && !(process.stdout.isTTY && process.stdin.isTTY)) throw new HarnessError("USAGE", "--replay needs a terminal (stdin and stdout a TTY)");
       if (flags.observe !== undefined && flags.strace !== undefined) throw new HarnessError("USAGE", "--strace is an alias of --observe: give one of them");
       const observe = flags.observe ?? (flags.strace ? STRACE_ALIAS[flags.strace] : undefined);
       let observerSets: ObserverName[][];
@@ -124,6 +128,7 @@ export function register(program: Command): void {
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(runJson(scenario, result.bundle, result.trials, result.findings), null, 2)}\n`);
       else process.stdout.write(`${formatRunSummary(scenario, result.bundle, result.variants, result.trials, result.findings)}\n`);
+      if (flags.replay) await replayBundle(result.bundle, { mouse: true });
     });
 }
 
