@@ -12,7 +12,7 @@ import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import type { ExportedManifest } from "./export-manifest.js";
 import { MANIFEST } from "./manifest.js";
 import { readBundle, type Bundle } from "./read.js";

@@ -2,7 +2,7 @@ import { createWriteStream, openSync, type WriteStream } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { isAlive } from "../runtime/procfs.js";
 import { resolveTool } from "./tools.js";
 

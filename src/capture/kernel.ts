@@ -30,7 +30,7 @@ import { KernelRecord } from "../parse/kernel-records.js";
 import { createTrialTree, rootPidsOf, selectTrialRecords } from "../parse/kernel-tree.js";
 import { hostGoArch } from "../probe/go-toolchain.js";
 import { buildProbe } from "../probe/build.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { planGoUprobes, type PlannedUprobe } from "./kernel-uprobes.js";
 import type { Attachment, Observer, ObserverTarget } from "./observer.js";
 import {

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { HarnessError } from "../errors.js";
 import type { StraceRecord } from "../parse/records.js";
 import { createStraceParser, pidFromFileName, type StraceParserOptions } from "../parse/strace.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 
 // The streaming reader of a strace capture on disk, shared by `forensics parse strace` and
 // the benchmark; the parser it feeds stays pure.

@@ -4,7 +4,7 @@ import { HarnessError } from "../errors.js";
 import { describeStrace } from "../parse/describe.js";
 import { StraceRecord } from "../parse/records.js";
 import { parseStraceText } from "../parse/strace.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import type { Observer } from "./observer.js";
 import { resolveTool } from "./tools.js";
 

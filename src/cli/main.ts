@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Command, CommanderError } from "commander";
 import { toOutputFault } from "../errors.js";
 import { registerCommands } from "./commands/index.js";
-import { beginShutdown, isShuttingDown, runCleanups, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
+import { beginShutdown, isShuttingDown, runCleanups, SHUTDOWN_SETTLE_MS } from "../cleanup.js";
 import { TOOL_VERSION } from "../version.js";
 
 // One top-level catch: known harness faults print one line and their exit code; only an

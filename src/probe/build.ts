@@ -8,7 +8,7 @@ import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join } from "node:path";
 import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { parseElfHeader } from "./elf.js";
 import { hostGoArch, makeGoEnv, normalizeToolchain, readGoEnv, resolveGoBinary, runGoBuild } from "./go-toolchain.js";
 import { resolveProbesDir } from "./package-root.js";

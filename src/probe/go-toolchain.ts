@@ -6,7 +6,7 @@ import { InvalidArgumentError } from "commander";
 import { execa } from "execa";
 import { resolveTool } from "../capture/tools.js";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { makeGoBuildDir } from "../runtime/run-dir.js";
 import { describeGoFailure } from "./go-failure.js";
 

@@ -8,7 +8,7 @@ import { readlink } from "node:fs/promises";
 import { Header, Parser, type ReadEntry } from "tar";
 import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "./cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { demultiplex, LABELS } from "./docker.js";
 
 export interface ImageConfig {

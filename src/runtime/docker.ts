@@ -6,7 +6,7 @@ import { chmod, copyFile, mkdir, readlink, rm } from "node:fs/promises";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "./cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { ensureImage } from "./docker-image.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage, type ResolvedFile } from "./image.js";

@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { HarnessError } from "../errors.js";
-import { onCleanup } from "./cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage, type ResolvedEntry } from "./image.js";
 import { isAlive, processesWithEnv } from "./procfs.js";

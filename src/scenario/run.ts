@@ -8,7 +8,7 @@ import { observerSetKey } from "../capture/observer.js";
 import { BundleWriter } from "../bundle/write.js";
 import { HarnessError, toOutputFault } from "../errors.js";
 import { sameVariant, type Finding, type TrialEvidence, type TrialRequest, type Variant } from "../evidence/schemas.js";
-import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../runtime/cleanup.js";
+import { isShuttingDown, onCleanup, SHUTDOWN_SETTLE_MS } from "../cleanup.js";
 import { launchers } from "../probe/launchers.js";
 import { createRuntime } from "../runtime/index.js";
 import { sharedLibraries } from "../runtime/image.js";

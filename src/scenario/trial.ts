@@ -6,7 +6,7 @@ import { HarnessError } from "../errors.js";
 import type { KernelRecord } from "../parse/kernel-records.js";
 import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import blessed from "blessed";
-import { onCleanup } from "../runtime/cleanup.js";
+import { onCleanup } from "../cleanup.js";
 import { osc52 } from "./copy.js";
 import { handleKey, normalizeKey } from "./keys.js";
 import { makeRawLocator } from "./raw-location.js";

@@ -8,7 +8,7 @@ import { classifyAgainstS5, TIMEOUT_TOLERANCE_MS } from "../../scenarios/docker-
 import { runJson } from "../../src/cli/run-report.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
 import { launchers } from "../../src/probe/launchers.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import type { InitKind, RuntimeKind } from "../../src/runtime/runtime.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";

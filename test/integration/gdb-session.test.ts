@@ -18,7 +18,7 @@ import { isHarnessError } from "../../src/errors.js";
 import type { GoRuntimeReading } from "../../src/evidence/go-runtime.js";
 import { parseGdbText } from "../../src/parse/gdb.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive } from "../../src/runtime/procfs.js";

@@ -10,7 +10,7 @@ import { runJson } from "../../src/cli/run-report.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
 import { readGoRuntime, splitSnapshots } from "../../src/evidence/go-runtime.js";
 import { launchers } from "../../src/probe/launchers.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import type { InitKind, RuntimeKind } from "../../src/runtime/runtime.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";

@@ -17,7 +17,7 @@ import { buildStaticC } from "../support/programs.js";
 import { isHarnessError } from "../../src/errors.js";
 import type { KernelRecord, KernelRecordOf } from "../../src/parse/kernel-records.js";
 import { buildProbe } from "../../src/probe/build.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { isAlive } from "../../src/runtime/procfs.js";

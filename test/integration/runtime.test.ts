@@ -11,7 +11,7 @@ import Docker from "dockerode";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { removeDebris } from "../../src/debris.js";
 import { createDockerRuntime, LABELS } from "../../src/runtime/docker.js";
 import { initCommand, initFiles } from "../../src/runtime/image.js";

@@ -6,7 +6,7 @@ import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
 import { readBundle } from "../../src/bundle/read.js";
 import { analyseRaceTrial, type RaceTrial } from "../../scenarios/sigterm-race/analysis.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";

@@ -17,7 +17,7 @@ import { launchers } from "../../src/probe/launchers.js";
 import { buildConfiguredImage } from "../../src/runtime/docker-image.js";
 import { resolveImage } from "../../src/runtime/image.js";
 import { createRuntime } from "../../src/runtime/index.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { runScenario, type RunOptions } from "../../src/scenario/run.js";
 import { isShellForm } from "../../src/scenario/target.js";
 import { expectNothingLeft } from "../support/leftovers.js";

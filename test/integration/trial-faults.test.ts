@@ -12,7 +12,7 @@ import { BundleWriter } from "../../src/bundle/write.js";
 import { HarnessError } from "../../src/errors.js";
 import type { Variant } from "../../src/evidence/schemas.js";
 import { buildProbe, type BuiltProbe } from "../../src/probe/build.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { forensicsTmp } from "../../src/runtime/run-dir.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findScenario } from "../../scenarios/index.js";
 import { observeTrial, type TzObservation } from "../../scenarios/tz-common/observe.js";
 import { launchers } from "../../src/probe/launchers.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";

@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInstance, findTracefs, INSTANCE_PREFIX, type TracefsInstance } from "../../src/capture/tracefs.js";
 import { kernelNumber, parseKernelText } from "../../src/parse/kernel.js";
-import { runCleanups } from "../../src/runtime/cleanup.js";
+import { runCleanups } from "../../src/cleanup.js";
 import type { RuntimeKind } from "../../src/runtime/runtime.js";
 import { runKernelTrial } from "./kernel-trial.js";
 
