@@ -47,37 +47,32 @@ export function register(program: Command): void {
     )
     .addOption(new Option("--strace <mode>", "alias: both = --observe none,strace; on = strace; off = none").choices(Object.keys(STRACE_ALIAS)))
     .option("--out <dir>", "where bundles are written", "traces");
-  // Every scenario's own axes and options, declared as data in its folder.
+  // Every scenario's own axes and options, declared as data in its folder. A name several
+  // scenarios declare becomes one flag; each scenario checks the values it accepts when it runs.
   const owners = new Map<string, string[]>();
+  const axisValues = new Map<string, Set<string>>();
   for (const scenario of SCENARIOS) {
     for (const [name, axis] of Object.entries(scenario.axes)) {
-      const known = owners.get(name);
-      if (known) {
-        known.push(scenario.name);
-        continue;
-      }
-      owners.set(name, [scenario.name]);
-      run.addOption(
-        new Option(`--${axisFlag(name)} <values>`, `${axis.description}: comma-separated of ${axis.values.join(", ")} (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
-          parseAxisValues(name, value, axis.values),
+      for (const v of axis.values) (axisValues.get(name) ?? axisValues.set(name, new Set()).get(name)!).add(v);
+      claimFlag(owners, name, scenario.name, () =>
+        run.addOption(
+          new Option(`--${axisFlag(name)} <values>`, `${axis.description}: comma-separated (default ${axis.defaults.join(",")}; ${scenario.name})`).argParser((value: string) =>
+            parseAxisValues(name, value, [...axisValues.get(name)!]),
+          ),
         ),
       );
     }
     for (const [name, option] of Object.entries(scenario.options)) {
-      const known = owners.get(name);
-      if (known) {
-        known.push(scenario.name);
-        continue;
-      }
-      owners.set(name, [scenario.name]);
-      run.addOption(
-        new Option(option.flag, `${option.description} (${scenario.name})`).argParser((value: string) => {
-          try {
-            return option.parse(value);
-          } catch (err) {
-            throw new InvalidArgumentError((err as Error).message);
-          }
-        }),
+      claimFlag(owners, name, scenario.name, () =>
+        run.addOption(
+          new Option(option.flag, `${option.description} (${scenario.name})`).argParser((value: string) => {
+            try {
+              return option.parse(value);
+            } catch (err) {
+              throw new InvalidArgumentError((err as Error).message);
+            }
+          }),
+        ),
       );
     }
   }
@@ -154,6 +149,16 @@ function parseInits(value: string): InitKind[] {
   const bad = inits.filter((i) => !(INIT_KINDS as readonly string[]).includes(i));
   if (bad.length || inits.length === 0) throw new InvalidArgumentError(`expected a comma-separated subset of ${INIT_KINDS.join(",")}, got "${value}"`);
   return [...new Set(inits)] as InitKind[];
+}
+
+/** Adds a scenario's flag once, however many scenarios declare the name; remembers who declares it. */
+function claimFlag(owners: Map<string, string[]>, name: string, scenario: string, add: () => void): void {
+  const known = owners.get(name);
+  if (known) known.push(scenario);
+  else {
+    owners.set(name, [scenario]);
+    add();
+  }
 }
 
 function parseAxisValues(name: string, value: string, known: readonly string[]): string[] {
