@@ -132,6 +132,7 @@ const EXAMPLES = `Examples:
   forensics run sigterm-race --runtime docker --init none,docker-init
   forensics run sigterm-race --offsets 0,50,100,150 --trials 3 --observe none --out /tmp/traces
   forensics run sigterm-race --strace on            # the older spelling of --observe strace
+  forensics run sigterm-race --init tini --replay   # then open the bundle in the replay TUI
   forensics run sigterm-race --binary ./server --observe kernel -- --listen :8080
   forensics run sigterm-race --runtime docker --image myapp:latest --init none,docker-init
   forensics run sigterm-race --go host,1.27.3 --json | jq '.findings[] | [.claim, .variant.init, .variant.go, .verdict]'
