@@ -17,8 +17,18 @@ export function beginShutdown(): void {
 
 export const isShuttingDown = (): boolean => shuttingDown;
 
-/** Registers an undo; call the returned function once the thing is gone by other means. */
+/**
+ * Registers an undo; call the returned function once the thing is gone by other means.
+ * Once the process is stopping, the undo runs at once: a step that had not yet noticed the
+ * shutdown must not start a container, driver or tracer that only a later pass removes.
+ */
 export function onCleanup(fn: Cleanup): () => void {
+  if (shuttingDown) {
+    void Promise.resolve()
+      .then(fn)
+      .catch(() => {});
+    return () => {};
+  }
   const id = nextId++;
   pending.set(id, fn);
   return () => {

@@ -6,7 +6,7 @@ import { HarnessError } from "../errors.js";
 import type { KernelRecord } from "../parse/kernel-records.js";
 import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
-import { onCleanup } from "../cleanup.js";
+import { isShuttingDown, onCleanup } from "../cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
@@ -119,6 +119,8 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     const ignored = watchIgnored(attachments.kernel as Attachment<KernelRecord> | undefined, container.pid(), sends);
     await ctx.scenario.beforeRelease?.(hook);
     await ctx.containers.quiet();
+    // The release is the point of no return for a trial: an interrupt before it starts nothing more.
+    if (isShuttingDown()) throw new HarnessError("INTERRUPTED", "interrupted before the gate was released");
     const driver = await runDriver(ctx, container, gatePid, init, request, sends);
     ctx.afterSends();
     await note("driver", { ...driver }, driver.execNs);
