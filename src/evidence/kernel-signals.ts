@@ -8,7 +8,7 @@ import type { SignalResultName } from "../parse/kernel-records.js";
 type Generate = Extract<KernelRecord, { kind: "signal-generate" }>;
 
 /** SI_USER: sent with kill(2), as the driver, `docker kill` and inits that forward do. */
-const SI_USER = 0;
+export const SI_USER = 0;
 
 /**
  * The kernel's signal_generate records of `sig` sent to `targetPid` with kill(2) (not the

@@ -4,6 +4,7 @@ import type { Attachment, ObserverName } from "../capture/observer.js";
 import { observerFor } from "../capture/observers.js";
 import { HarnessError } from "../errors.js";
 import type { KernelRecord } from "../parse/kernel-records.js";
+import { SI_USER } from "../evidence/kernel-signals.js";
 import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
 import { isShuttingDown, onCleanup } from "../cleanup.js";
@@ -187,9 +188,6 @@ function watchIgnored(kernel: Attachment<KernelRecord> | undefined, pid1: number
   });
   return Object.assign(promise, { settled: () => done });
 }
-
-/** si_code of a kill(2): what the driver sends with. */
-const SI_USER = 0;
 
 async function runDriver(ctx: TrialContext, container: Container, gatePid: number, init: InitKind, request: TrialRequest, sends: Send[]): Promise<DriverReport> {
   // With strace attached its rt_sigaction line times the handler exactly, and /proc reads
