@@ -4,7 +4,10 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { HarnessError, toOutputFault } from "../errors.js";
 import { ExportedManifest, type RedactionSummary } from "./export-manifest.js";
-import { MANIFEST } from "./manifest.js";
+import type { RecordSource } from "../evidence/schemas.js";
+import { EvidenceFile, type TrialEntry } from "./evidence-file.js";
+import { EVIDENCE, MANIFEST, type BundleFile } from "./manifest.js";
+import { decodeTimeline, encodeTimeline, type RecordOffsets } from "./timeline-file.js";
 import { addCounts, redactText, type RedactionCounts } from "./redact.js";
 import { makeReproducibleTar, type TarMember } from "./tar.js";
 import { checkBundleDir, formatProblem } from "./verify.js";
@@ -62,13 +65,16 @@ export async function exportBundle(dir: string, options: ExportOptions): Promise
   };
 
   // latin1 maps bytes to chars one to one, so bytes no rule touches (UTF-8 included) come
-  // back unchanged.
+  // back unchanged. Timeline files are binary: they are rebuilt below, not redacted as text.
+  const trials = source.schemaVersion >= 3 ? EvidenceFile.parse(JSON.parse(await readFile(join(dir, EVIDENCE), "utf8"))).trials : [];
+  const timelines = new Set(trials.map((t) => t.files.timeline));
   const files: TarMember[] = [];
   for (const file of source.files) {
     const content = await readFile(join(dir, file.path));
-    const format = /\.jsonl?$/.test(file.path) ? "json" : "text";
-    files.push({ path: file.path, data: Buffer.from(redact(content.toString("latin1"), format), "latin1") });
+    const format = /\.(jsonl?|ndjson)$/.test(file.path) ? "json" : "text";
+    files.push({ path: file.path, data: timelines.has(file.path) ? content : Buffer.from(redact(content.toString("latin1"), format), "latin1") });
   }
+  if (options.redact) for (const trial of trials) rebuildTimeline(trial, files, source.files, (text) => redact(text, "json"));
 
   // The manifest's own strings (params, reason, host facts) go through the same rules.
   const { files: _listed, redaction: before, ...header } = source;
@@ -111,4 +117,36 @@ export async function exportBundle(dir: string, options: ExportOptions): Promise
     throw new HarnessError("OUTPUT_FAILED", `cannot write ${out}: ${code === "ENOENT" ? "its directory does not exist or takes no files" : code} (${code}): pick another -o`, { cause: err });
   }
   return { out, bytes: gz.length, tarBytes: tar.length, members: members.length, sha256: createHash("sha256").update(gz).digest("hex"), redaction };
+}
+
+/**
+ * A redacted trial's timeline file, made again: its texts (our renderings of the records,
+ * arguments included) go through the same rules as the records, and its record offsets
+ * follow the redacted record files, whose lines changed length.
+ */
+function rebuildTimeline(trial: TrialEntry, files: TarMember[], listed: readonly BundleFile[], redactJson: (text: string) => string): void {
+  const member = (path: string): TarMember => files.find((f) => f.path === path)!;
+  const records = Object.entries(trial.files.records) as [RecordSource, string][];
+  const bytes = (path: string): number => listed.find((f) => f.path === path)!.bytes;
+  const timeline = member(trial.files.timeline);
+  const { columns, offsets } = decodeTimeline(timeline.data, Object.fromEntries(records.map(([s, path]) => [s, bytes(path)])));
+  const redactedOffsets: RecordOffsets = {};
+  for (const [s, path] of records) {
+    const data = member(path).data;
+    const starts = [0];
+    for (let at = data.indexOf(0x0a); at >= 0; at = data.indexOf(0x0a, at + 1)) starts.push(at + 1);
+    // Redaction re-encodes JSON strings whole (newlines stay escaped), so lines map one to one.
+    if (starts.length !== offsets[s]!.length || starts.at(-1) !== data.length) throw new Error(`redacting ${path} changed its number of lines`);
+    redactedOffsets[s] = Float64Array.from(starts);
+  }
+  // One JSON string per line, so a text with a newline stays one text and each is redacted as a value.
+  const strings = [...Array.from({ length: columns.n }, (_, i) => columns.text(i)), ...columns.kinds, ...columns.syscalls, ...columns.errnos];
+  const redacted = redactJson(strings.map((t) => JSON.stringify(t)).join("\n")).split("\n").map((l) => JSON.parse(l) as string);
+  if (redacted.length !== strings.length) throw new Error(`redacting the texts of ${trial.files.timeline} changed their number`);
+  const at = (from: number, count: number) => redacted.slice(from, from + count);
+  const n = columns.n;
+  const kinds = at(n, columns.kinds.length);
+  const syscalls = at(n + kinds.length, columns.syscalls.length);
+  const errnos = at(n + kinds.length + syscalls.length, columns.errnos.length);
+  timeline.data = Buffer.concat(encodeTimeline({ ...columns, kinds, syscalls, errnos, text: (i) => redacted[i]! }, redactedOffsets));
 }

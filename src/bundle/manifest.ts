@@ -14,6 +14,8 @@ export const BundleFile = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
 
+export type BundleFile = z.infer<typeof BundleFile>;
+
 export const Manifest = z.object({
   schemaVersion: z.number().int().refine((v) => READABLE_SCHEMA_VERSIONS.includes(v), "unknown schema version"),
   tool: z.object({ name: z.literal("forensics"), version: z.string() }),

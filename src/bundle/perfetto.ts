@@ -5,7 +5,7 @@ import type { KernelRecord } from "../parse/kernel-records.js";
 import { nsTextToUs } from "../parse/probe.js";
 import type { ProbeEvent } from "../parse/records.js";
 import { signalName, signalNumber } from "../parse/signals.js";
-import type { Bundle } from "./read.js";
+import type { LoadedBundle } from "./read.js";
 import { driverSends, variantName } from "./report-model.js";
 
 // A bundle as Trace Event JSON (the format chrome://tracing and Perfetto's JSON importer
@@ -61,8 +61,8 @@ const ANCHOR_US = 1;
  */
 const SEND_SLACK_US = 1000;
 
-export function bundleToPerfetto(bundle: Pick<Bundle, "manifest" | "evidence" | "findings">): PerfettoTrace {
-  const trials = bundle.evidence.trials;
+export function bundleToPerfetto(bundle: LoadedBundle): PerfettoTrace {
+  const trials = bundle.trials;
   const minUs = Math.min(0, ...trials.flatMap((t) => t.timeline.map((e) => e.atUs)));
   // Rounded up to whole ms, so the exec sits on a readable tick.
   const originTs = Math.ceil(-minUs / 1000) * 1000;

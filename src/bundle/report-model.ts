@@ -3,7 +3,7 @@ import type { KernelRecord } from "../parse/kernel-records.js";
 import { kernelNumber } from "../parse/kernel.js";
 import { nsTextToUs } from "../parse/probe.js";
 import { signalName, signalNumber } from "../parse/signals.js";
-import type { Bundle } from "./read.js";
+import type { LoadedBundle } from "./read.js";
 import { createRawLineLookup, type RawTexts } from "./raw-lines.js";
 
 // The report's view model: everything `forensics report` shows, computed from a bundle and
@@ -92,9 +92,9 @@ export interface ReportModel {
 export type BundleRawTexts = Record<string, RawTexts>;
 
 /** Builds the report of a bundle; `raw` holds the trials' raw files by trial id. */
-export function buildReportModel(bundle: Pick<Bundle, "manifest" | "evidence" | "findings">, raw: BundleRawTexts): ReportModel {
+export function buildReportModel(bundle: LoadedBundle, raw: BundleRawTexts): ReportModel {
   const { manifest } = bundle;
-  const trials = new Map(bundle.evidence.trials.map((t) => [t.id, t]));
+  const trials = new Map(bundle.trials.map((t) => [t.id, t]));
   const lookups = new Map<string, ReturnType<typeof createRawLineLookup>>();
   const lookupOf = (t: TrialEvidence) => {
     if (!lookups.has(t.id)) lookups.set(t.id, createRawLineLookup(t, raw[t.id] ?? {}));
@@ -122,7 +122,7 @@ export function buildReportModel(bundle: Pick<Bundle, "manifest" | "evidence" | 
     parameters: parametersOf(manifest.params),
     reproduce: reproduceCommand(manifest.scenario, manifest.params),
     claims,
-    trials: bundle.evidence.trials.map(trialView),
+    trials: bundle.trials.map(trialView),
     redaction: redaction?.applied ? Object.entries(redaction.counts).map(([rule, n]) => `${rule} ${n}`).join(", ") || "nothing found" : null,
   };
 }
@@ -153,7 +153,7 @@ function findingView(f: Finding, trials: Map<string, TrialEvidence>, lookupOf: (
   };
 }
 
-function environmentOf(manifest: Bundle["manifest"]): ReportRow[] {
+function environmentOf(manifest: LoadedBundle["manifest"]): ReportRow[] {
   const tools = manifest.host?.tools ?? {};
   const params = manifest.params;
   const list = (v: unknown): string => (Array.isArray(v) ? v.join(", ") : v === undefined || v === null ? "" : String(v));

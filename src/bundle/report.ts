@@ -3,7 +3,7 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { HarnessError, toOutputFault } from "../errors.js";
 import { openBundle } from "./archive.js";
-import type { Bundle } from "./read.js";
+import { loadBundle, type Bundle } from "./read.js";
 import { LINE_FILES } from "./raw-lines.js";
 import { buildReportModel, type BundleRawTexts, type ReportModel } from "./report-model.js";
 
@@ -13,7 +13,7 @@ import { buildReportModel, type BundleRawTexts, type ReportModel } from "./repor
 export async function loadReportModel(target: string, options: { allowPartial?: boolean } = {}): Promise<ReportModel> {
   const bundle = await openBundle(target, options);
   try {
-    return buildReportModel(bundle, await readCitedRaw(bundle));
+    return buildReportModel(loadBundle(bundle), await readCitedRaw(bundle));
   } finally {
     await bundle.close();
   }
@@ -23,7 +23,7 @@ export async function loadReportModel(target: string, options: { allowPartial?: 
 async function readCitedRaw(bundle: Bundle): Promise<BundleRawTexts> {
   const cited = new Set(bundle.findings.findings.flatMap((f) => f.evidence.map((e) => e.trial)));
   const out: BundleRawTexts = {};
-  for (const trial of bundle.evidence.trials) {
+  for (const trial of bundle.trials) {
     if (!cited.has(trial.id)) continue;
     out[trial.id] = {};
     for (const [name, path] of Object.entries(trial.raw)) if (LINE_FILES.includes(name)) out[trial.id]![name] = await readFile(join(bundle.dir, path), "utf8");

@@ -1,15 +1,13 @@
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, readdir, rename, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
-import { z } from "zod";
 import { HarnessError, toOutputFault } from "../errors.js";
-import { Finding, SCHEMA_VERSION, TrialEvidence, variantKey, type Variant } from "../evidence/schemas.js";
+import { SCHEMA_VERSION, variantKey, type Finding, type TrialEvidence, type Variant } from "../evidence/schemas.js";
 import { TOOL_VERSION } from "../version.js";
+import { EvidenceFile, FindingsFile } from "./evidence-file.js";
+import { sha256Files } from "./hash.js";
 import { EVIDENCE, FINDINGS, MANIFEST, Manifest, type HostFacts } from "./manifest.js";
-
-export const EvidenceFile = z.object({ schemaVersion: z.literal(SCHEMA_VERSION), trials: z.array(TrialEvidence) });
-export const FindingsFile = z.object({ schemaVersion: z.literal(SCHEMA_VERSION), findings: z.array(Finding) });
+import { writeTrialFiles } from "./trial-files.js";
 
 interface BundleHeader {
   runId: string;
@@ -82,7 +80,8 @@ export class BundleWriter {
   #finishing: Promise<void> | null = null;
 
   /**
-   * Writes evidence and findings (validated), then the manifest with every file's hash.
+   * Writes each trial's records and timeline (evidence/…, validated record by record), then
+   * evidence.json (the trials' headers) and findings, then the manifest with every file's hash.
    * The first call wins: an interrupt's cleanup and the run's own error path may both
    * finish the bundle, and two writers of one manifest could interleave.
    */
@@ -93,7 +92,9 @@ export class BundleWriter {
 
   async #finish(result: { trials: TrialEvidence[]; findings: Finding[]; host?: HostFacts; reason?: string }): Promise<void> {
     try {
-      await this.writeJson(EVIDENCE, EvidenceFile.parse({ schemaVersion: SCHEMA_VERSION, trials: result.trials }));
+      const entries = [];
+      for (const trial of result.trials) entries.push(await writeTrialFiles(this.dir, trial, makeDirs));
+      await this.writeJson(EVIDENCE, EvidenceFile.parse({ schemaVersion: SCHEMA_VERSION, trials: entries }));
       await this.writeJson(FINDINGS, FindingsFile.parse({ schemaVersion: SCHEMA_VERSION, findings: result.findings }));
     } catch (err) {
       const fault = toOutputFault(err, { fix: OUTPUT_FIX });
@@ -186,26 +187,20 @@ async function makeDirs(path: string): Promise<void> {
 }
 
 async function hashFiles(dir: string): Promise<Manifest["files"]> {
-  const files: Manifest["files"] = [];
+  const found: { path: string; bytes: number }[] = [];
   const walk = async (sub: string): Promise<void> => {
     for (const entry of await readdir(join(dir, sub), { withFileTypes: true })) {
       const rel = sub ? `${sub}/${entry.name}` : entry.name;
       if (entry.isDirectory()) await walk(rel);
-      else if (entry.isFile() && rel !== MANIFEST && !entry.name.startsWith(".")) {
-        files.push({ path: rel, bytes: (await stat(join(dir, rel))).size, sha256: await sha256File(join(dir, rel)) });
-      }
+      else if (entry.isFile() && rel !== MANIFEST && !entry.name.startsWith(".")) found.push({ path: rel, bytes: (await stat(join(dir, rel))).size });
     }
   };
   await walk("");
-  return files.sort((a, b) => a.path.localeCompare(b.path));
-}
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolveHash, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolveHash(hash.digest("hex")));
+  const hashes = await sha256Files(found.map((f) => ({ path: join(dir, f.path), bytes: f.bytes })));
+  const files = found.map((f, i) => {
+    const h = hashes[i]!;
+    if ("error" in h) throw Object.assign(new Error(`cannot read ${join(dir, f.path)} to hash it`), { code: h.error });
+    return { ...f, sha256: h.sha256 };
   });
+  return files.sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -7,9 +7,11 @@ import { INIT_KINDS, RUNTIME_KINDS } from "../runtime/runtime.js";
 
 // Everything a bundle stores is described here and validated on write and on read.
 // Version 2 keys records by observer and lets scenarios add variant axes and request
-// fields; version 1 bundles are upgraded on read (see upgradeTrialV1).
-export const SCHEMA_VERSION = 2;
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+// fields; version 1 bundles are upgraded on read (see upgradeEvidenceV1). Version 3 keeps
+// the same records but stores each trial's records and timeline in files of their own
+// (src/bundle/trial-files.ts), so a million records are never one JSON document.
+export const SCHEMA_VERSION = 3;
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 /**
  * One point of a scenario's matrix: the runtime, the init, the Go toolchain, and any axes
@@ -104,6 +106,13 @@ export const TrialEvidence = z.object({
   timeline: z.array(TimelineEntry),
 });
 export type TrialEvidence = z.infer<typeof TrialEvidence>;
+
+/** A trial without its records and timeline: what evidence.json holds of it from version 3. */
+export const TrialHeader = TrialEvidence.omit({ records: true, timeline: true });
+export type TrialHeader = z.infer<typeof TrialHeader>;
+
+/** The schema of one record of each source (probe and runtime records are both probe output). */
+export const RECORD_SCHEMAS: Record<RecordSource, z.ZodType> = { strace: StraceRecord, kernel: KernelRecord, gdb: GdbRecord, probe: ProbeRecord, runtime: ProbeRecord };
 
 export const Verdict = z.enum(["confirmed", "refuted", "inconclusive"]);
 export type Verdict = z.infer<typeof Verdict>;

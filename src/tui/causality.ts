@@ -1,5 +1,7 @@
-import type { RecordSource, TrialEvidence } from "../evidence/schemas.js";
-import { recordOf, signalName, signalNameOf, SOURCES, type AnyRecord } from "./records.js";
+import { SOURCES, type AnyRecord } from "../evidence/facets.js";
+import type { RecordSource } from "../evidence/schemas.js";
+import { signalName, signalNameOf } from "./records.js";
+import type { TrialIndex } from "./trial-index.js";
 
 // Causality as a pure function of one trial's records. A signal's life, as each observer
 // sees its part of it:
@@ -112,29 +114,45 @@ export function causalEventsOf(source: RecordSource, index: number, r: AnyRecord
   }
 }
 
-/** Every causal event of a trial, in time order (computed once per trial by the caller). */
-export function causalEvents(trial: TrialEvidence): CausalEvent[] {
-  const out: CausalEvent[] = [];
-  for (const source of SOURCES) {
-    const list = (trial.records as Record<string, AnyRecord[] | undefined>)[source] ?? [];
-    for (let i = 0; i < list.length; i++) {
-      const k = list[i]!.kind;
-      // Cheap pre-check: most records (futex, nanosleep…) are nothing here.
-      if (k === "syscall" && !/^(kill|tkill|tgkill|clone3?|fork|vfork|rt_sigtimedwait|sigwaitinfo)$/.test(String(list[i]!.syscall))) continue;
-      out.push(...causalEventsOf(source, i, list[i]!, trial.originUs));
-    }
+// Which records can be causal events, by their timeline kind (and syscall): the rest, most
+// of a trace (futex, nanosleep…), are never read. Untimed records have no row and no event.
+const CAUSAL_KINDS = new Set(["signal", "killed", "exit", "signal-generate", "signal-deliver", "fork", "uprobe"]);
+const CAUSAL_SYSCALLS = /^(kill|tkill|tgkill|clone3?|fork|vfork|rt_sigtimedwait|sigwaitinfo)$/;
+
+/** The records whose timeline kind label and syscall pass `test`, in source then record order. */
+function recordsWhere(ix: TrialIndex, test: (source: RecordSource, kind: string, syscall: string) => boolean): { source: RecordSource; index: number; r: AnyRecord }[] {
+  // The test runs once per distinct (source, kind, syscall), not once per row of a million.
+  const memo = SOURCES.map(() => new Map<number, boolean>());
+  const picked: number[] = [];
+  for (let i = 0; i < ix.n; i++) {
+    const s = ix.source[i]!;
+    const key = ix.kind[i]! * 0x10000 + ix.syscall[i]!;
+    let ok = memo[s]!.get(key);
+    if (ok === undefined) memo[s]!.set(key, (ok = test(SOURCES[s]!, ix.kinds[ix.kind[i]!] ?? "", ix.syscalls[ix.syscall[i]!] ?? "")));
+    if (ok) picked.push(i);
   }
-  return out.sort((a, b) => a.atUs - b.atUs);
+  picked.sort((a, b) => ix.source[a]! - ix.source[b]! || ix.record[a]! - ix.record[b]!);
+  return picked.flatMap((i) => {
+    const source = SOURCES[ix.source[i]!]!;
+    const r = ix.trial.record(source, ix.record[i]!);
+    return r ? [{ source, index: ix.record[i]!, r }] : [];
+  });
+}
+
+/** Every causal event of a trial, in time order (computed once per trial by the caller). */
+export function causalEvents(ix: TrialIndex): CausalEvent[] {
+  const rows = recordsWhere(ix, (source, kind, syscall) => (kind === "syscall" ? CAUSAL_SYSCALLS.test(syscall) : CAUSAL_KINDS.has(kind) || ((source === "probe" || source === "runtime") && /^(event|harness):/.test(kind))));
+  return rows.flatMap(({ source, index, r }) => causalEventsOf(source, index, r, ix.trial.originUs)).sort((a, b) => a.atUs - b.atUs);
 }
 
 /** Threads and processes: which pids are threads of which (kernel forks not followed by an exec; strace clones with CLONE_THREAD). */
-export function threadGroups(trial: TrialEvidence): Map<number, number> {
+export function threadGroups(ix: TrialIndex): Map<number, number> {
   const leader = new Map<number, number>();
-  const kernel = (trial.records as Record<string, AnyRecord[] | undefined>).kernel ?? [];
+  const kernel = recordsWhere(ix, (source, kind) => source === "kernel" && (kind === "exec" || kind === "fork")).map((x) => x.r);
   const execd = new Set(kernel.filter((r) => r.kind === "exec").map((r) => num(r.execPid)));
   for (const r of kernel) if (r.kind === "fork" && !execd.has(num(r.childPid))) leader.set(num(r.childPid)!, num(r.parentPid)!);
-  for (const r of trial.records.strace ?? []) {
-    if (r.kind === "syscall" && /^clone3?$/.test(r.syscall) && r.args.some((a) => a.includes("CLONE_THREAD")) && /^\d+$/.test(r.ret ?? "")) leader.set(Number(r.ret), r.pid!);
+  for (const { r } of recordsWhere(ix, (source, _kind, syscall) => source === "strace" && /^clone3?$/.test(syscall))) {
+    if (r.kind === "syscall" && Array.isArray(r.args) && (r.args as string[]).some((a) => a.includes("CLONE_THREAD")) && /^\d+$/.test(String(r.ret ?? "")) && num(r.pid) !== null) leader.set(Number(r.ret), num(r.pid)!);
   }
   const root = (p: number): number => {
     let q = p;
@@ -153,8 +171,9 @@ const ORDER: Stage[] = ["send", "generate", "deliver", "handler", "sigsend", "no
  * for a resumed call, the call and its resume; for a clone/fork, the call and the child's
  * first record. Empty when the record is part of no chain.
  */
-export function causalChain(trial: TrialEvidence, source: RecordSource, index: number, events: CausalEvent[] = causalEvents(trial), groups: Map<number, number> = threadGroups(trial)): Hop[] {
-  const r = recordOf(trial, source, index);
+export function causalChain(ix: TrialIndex, source: RecordSource, index: number, events: CausalEvent[] = causalEvents(ix), groups: Map<number, number> = threadGroups(ix)): Hop[] {
+  const trial = ix.trial;
+  const r = trial.record(source, index);
   if (!r) return [];
   const mine = causalEventsOf(source, index, r, trial.originUs);
   // A call that is itself a signal moment (tini's rt_sigtimedwait, a resumed kill) is in its signal's chain.
@@ -167,7 +186,7 @@ export function causalChain(trial: TrialEvidence, source: RecordSource, index: n
   const child = mine.find((e) => e.stage === "child");
   if (child && child.target !== null) {
     const first = events.find((e) => e.pid === child.target && e.atUs >= child.atUs);
-    const firstRow = first ?? firstRecordOfPid(trial, child.target, child.atUs);
+    const firstRow = first ?? firstRecordOfPid(ix, child.target, child.atUs);
     return withLatency(firstRow ? [child, firstRow] : [child]);
   }
   const start = mine.find((e) => e.sig !== null || e.stage === "exit");
@@ -235,9 +254,12 @@ export function causalChain(trial: TrialEvidence, source: RecordSource, index: n
   return withLatency(hops);
 }
 
-function firstRecordOfPid(trial: TrialEvidence, pid: number, fromUs: number): CausalEvent | null {
-  const e = trial.timeline.find((t) => t.pid === pid && t.atUs >= fromUs);
-  return e ? { stage: "child", source: e.source, index: e.index, atUs: e.atUs, sig: null, pid, target: null, label: `[${pid}] first record: ${e.text}` } : null;
+function firstRecordOfPid(ix: TrialIndex, pid: number, fromUs: number): CausalEvent | null {
+  for (let i = 0; i < ix.n; i++) {
+    if (ix.pid[i] !== pid || ix.atUs[i]! < fromUs) continue;
+    return { stage: "child", source: SOURCES[ix.source[i]!]!, index: ix.record[i]!, atUs: ix.atUs[i]!, sig: null, pid, target: null, label: `[${pid}] first record: ${ix.text(i)}` };
+  }
+  return null;
 }
 
 function withLatency(events: CausalEvent[]): Hop[] {

@@ -1,5 +1,5 @@
 import type { RecordSource } from "../evidence/schemas.js";
-import { SOURCES } from "./records.js";
+import { SOURCES } from "../evidence/facets.js";
 import { FLAG, type TrialIndex } from "./trial-index.js";
 
 // Filters hide rows; a search only marks them (lnav's "context around hits") unless the

@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { extractArchive, openBundle } from "../bundle/archive.js";
+import { trialFromEvidence } from "../bundle/bundle-trial.js";
 import { Manifest } from "../bundle/manifest.js";
 import { readBundle } from "../bundle/read.js";
 import { HarnessError, isHarnessError } from "../errors.js";
@@ -23,7 +24,7 @@ export async function openReplay(target: string): Promise<OpenedReplay> {
   // An archive: the export's safe extraction and checks (the one way archives are opened).
   try {
     const b = await openBundle(target);
-    return { source: target, dir: b.dir, manifest: b.manifest, partial: partialReason(b.manifest), trials: b.evidence.trials, findings: b.findings.findings, close: b.close };
+    return { source: target, dir: b.dir, manifest: b.manifest, partial: partialReason(b.manifest), trials: b.trials, findings: b.findings.findings, close: b.close };
   } catch (err) {
     if (!isPartialWithoutEvidence(err)) throw err;
   }
@@ -43,7 +44,7 @@ const isPartialWithoutEvidence = (err: unknown): boolean => isHarnessError(err) 
 async function openDir(dir: string, source: string): Promise<ReplayData> {
   try {
     const b = await readBundle(dir);
-    return { source, dir, manifest: b.manifest, partial: partialReason(b.manifest), trials: b.evidence.trials, findings: b.findings.findings };
+    return { source, dir, manifest: b.manifest, partial: partialReason(b.manifest), trials: b.trials, findings: b.findings.findings };
   } catch (err) {
     // Only a partial bundle's missing evidence is recoverable: every listed file has already passed its hash.
     if (!isPartialWithoutEvidence(err)) throw err;
@@ -51,6 +52,6 @@ async function openDir(dir: string, source: string): Promise<ReplayData> {
     const trials = await loadRawTrials(dir).catch((e: Error) => {
       throw new HarnessError("BAD_BUNDLE", `${source}: partial bundle, and its raw captures cannot be read either: ${e.message}`);
     });
-    return { source, dir, manifest, partial: `${manifest.reason ?? "the run stopped early"}; evidence rebuilt from raw/, no findings`, trials, findings: [] };
+    return { source, dir, manifest, partial: `${manifest.reason ?? "the run stopped early"}; evidence rebuilt from raw/, no findings`, trials: trials.map(trialFromEvidence), findings: [] };
   }
 }

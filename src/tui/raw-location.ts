@@ -1,9 +1,10 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { OBSERVERS } from "../capture/observers.js";
-import type { RecordSource, TrialEvidence } from "../evidence/schemas.js";
+import type { TrialHeader } from "../evidence/schemas.js";
+import type { AnyRecord } from "../evidence/facets.js";
+import type { RecordSource } from "../evidence/schemas.js";
 import { RAW_FILES } from "../evidence/load.js";
-import type { AnyRecord } from "./records.js";
 
 // Where a record was captured: the raw line(s) exactly as the observer wrote them, with
 // their bundle-relative file and byte offset. Records do not carry offsets, so they are
@@ -21,7 +22,7 @@ export interface RawLine {
 }
 
 export interface RawLocator {
-  locate(trial: TrialEvidence, source: RecordSource, index: number, record: AnyRecord): RawLine[];
+  locate(trial: TrialHeader, source: RecordSource, index: number, record: AnyRecord): RawLine[];
 }
 
 const NL = 0x0a;
@@ -51,7 +52,7 @@ export function makeRawLocator(bundleDir: string): RawLocator {
     const at = buf.indexOf(`\n${needle}`, from === 0 ? 0 : from - 1);
     return at < 0 ? -1 : at + 1;
   };
-  const rawFilesOf = (trial: TrialEvidence, source: RecordSource): string[] => {
+  const rawFilesOf = (trial: TrialHeader, source: RecordSource): string[] => {
     const names: string[] = source === "probe" || source === "runtime" ? [RAW_FILES[source]] : [...(OBSERVERS[source as "strace"]?.rawFiles ?? [])];
     const fromTrial = names.map((n) => trial.raw[n]).filter((p): p is string => p !== undefined);
     // An observer this build does not know: any raw file named after it.

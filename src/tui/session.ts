@@ -1,9 +1,10 @@
 import { observerSetKey, type ObserverName } from "../capture/observer.js";
 import type { Manifest } from "../bundle/manifest.js";
-import { sameVariant, variantKey, type Finding, type RecordRef, type RecordSource, type TrialEvidence } from "../evidence/schemas.js";
+import type { BundleTrial } from "../bundle/bundle-trial.js";
+import { SOURCES, type AnyRecord } from "../evidence/facets.js";
+import { sameVariant, variantKey, type Finding, type RecordRef, type RecordSource } from "../evidence/schemas.js";
 import { causalChain, causalEvents, threadGroups, type CausalEvent, type Hop } from "./causality.js";
 import { compileSearch, formatFilter, isFiltering, NO_FILTER, parseFilter, seek, visibleRows, type Filter } from "./filter.js";
-import { recordOf, SOURCES, type AnyRecord } from "./records.js";
 import { FLAG, indexTrial, rowAtTime, type TrialIndex } from "./trial-index.js";
 
 // The replay's state and what each key does to it. No terminal here: the view model
@@ -16,7 +17,7 @@ export interface ReplayData {
   manifest: Manifest;
   /** Why the bundle is partial, or null when it is complete. */
   partial: string | null;
-  trials: TrialEvidence[];
+  trials: BundleTrial[];
   findings: Finding[];
 }
 
@@ -77,7 +78,7 @@ export class ReplaySession {
     this.#enterTrial(0);
   }
 
-  get trial(): TrialEvidence {
+  get trial(): BundleTrial {
     return this.data.trials[this.order[this.trialPos]!]!;
   }
 
@@ -120,7 +121,7 @@ export class ReplaySession {
   }
 
   record(row: number, ix: TrialIndex = this.index): AnyRecord | undefined {
-    return recordOf(ix.trial, sourceName(ix, row), ix.record[row]!);
+    return ix.trial.record(sourceName(ix, row), ix.record[row]!);
   }
 
   get trialMarks(): Set<number> {
@@ -150,8 +151,8 @@ export class ReplaySession {
     const flags = ix.flags[row]!;
     if (!r || (!(flags & (FLAG.signal | FLAG.exit)) && !(r.kind === "syscall" && (r.resumed === true || /^(clone3?|fork|vfork|rt_sigtimedwait)$/.test(String(r.syscall)))) && r.kind !== "fork")) return [];
     let c = this.#causal.get(this.trialPos);
-    if (!c) this.#causal.set(this.trialPos, (c = { events: causalEvents(ix.trial), groups: threadGroups(ix.trial) }));
-    return causalChain(ix.trial, sourceName(ix, row), ix.record[row]!, c.events, c.groups);
+    if (!c) this.#causal.set(this.trialPos, (c = { events: causalEvents(ix), groups: threadGroups(ix) }));
+    return causalChain(ix, sourceName(ix, row), ix.record[row]!, c.events, c.groups);
   }
 
   // ---- movement -------------------------------------------------------------------
@@ -214,7 +215,7 @@ export class ReplaySession {
     const candidates = this.order
       .map((i, pos) => ({ t: this.data.trials[i]!, pos }))
       .filter(({ t, pos }) => pos !== this.trialPos && sameVariant(t.variant, here.variant));
-    const other = (c: { t: TrialEvidence }) => observerSetKey(c.t.request.observers as ObserverName[]) !== set;
+    const other = (c: { t: BundleTrial }) => observerSetKey(c.t.request.observers as ObserverName[]) !== set;
     const best = candidates.find((c) => other(c) && c.t.request.intent === here.request.intent) ?? candidates.find(other) ?? candidates[0];
     return best ? best.pos : null;
   }

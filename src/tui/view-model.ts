@@ -1,3 +1,4 @@
+import { SOURCES } from "../evidence/facets.js";
 import { sameVariant, variantAxes, variantKey, type Finding } from "../evidence/schemas.js";
 import { syscallArgs } from "../parse/syscall-table.js";
 import { escapeText, fit, formatUs } from "./format.js";
@@ -161,7 +162,11 @@ export function compareLandmarks(s: ReplaySession, width: number): Line {
   if (!other) return clip([], width);
   const firstOf = (t: typeof other) => {
     const m = new Map<string, number>();
-    for (const r of t.records.probe) if (r.kind === "probe" && !m.has(r.ev)) m.set(r.ev, r.tsUs - t.originUs);
+    const count = t.columns().counts[SOURCES.indexOf("probe")] ?? 0;
+    for (let i = 0; i < count; i++) {
+      const r = t.record("probe", i);
+      if (r?.kind === "probe" && typeof r.ev === "string" && typeof r.tsUs === "number" && !m.has(r.ev)) m.set(r.ev, r.tsUs - t.originUs);
+    }
     return m;
   };
   const left = firstOf(s.trial);
@@ -301,7 +306,7 @@ export function statusLine(s: ReplaySession, width: number): Line {
     // What this trial can be filtered by, so kind= and src= values need no guessing.
     const hint =
       s.prompt.kind === "filter"
-        ? `   src=${Object.entries(s.trial.records).filter(([, list]) => Array.isArray(list) && list.length > 0).map(([name]) => name).join(",")} kind=${s.index.kinds.slice(1, 12).join(",")}${s.index.kinds.length > 12 ? ",…" : ""} pid= sc= errno= failed`
+        ? `   src=${SOURCES.filter((_, i) => (s.index.counts[i] ?? 0) > 0).join(",")} kind=${s.index.kinds.slice(1, 12).join(",")}${s.index.kinds.length > 12 ? ",…" : ""} pid= sc= errno= failed`
         : s.prompt.kind === "goto"
           ? "   #123 (a record) or +1.5ms, -20us, 2s (from the exec)"
           : "";

@@ -44,13 +44,13 @@ describe("forensics export → verify", () => {
     const exported = await runCli(["export", dir, "-o", a], { sandbox });
     expect(exported.exitCode, exported.stderr).toBe(0);
     expect(exported.stderr).toBe("");
-    expect(exported.stdout).toMatch(new RegExp(`^wrote ${a}: \\d+ bytes \\(tar \\d+\\), 63 members, sha256 [0-9a-f]{64}\\nredacted: nothing found$`));
+    expect(exported.stdout).toMatch(new RegExp(`^wrote ${a}: \\d+ bytes \\(tar \\d+\\), 147 members, sha256 [0-9a-f]{64}\\nredacted: nothing found$`));
     expect((await runCli(["export", dir, "--output", b], { sandbox })).exitCode).toBe(0);
     expect(Buffer.compare(await readFile(a), await readFile(b)), "two exports of one bundle are byte-identical").toBe(0);
 
     const ok = await runCli(["verify", a], { sandbox });
     expect(ok.exitCode).toBe(0);
-    expect(ok.stdout).toBe(`OK ${a}: schema ${SCHEMA_VERSION}, complete, 62 files match their sha256, nothing unlisted; redacted: nothing found`);
+    expect(ok.stdout).toBe(`OK ${a}: schema ${SCHEMA_VERSION}, complete, 146 files match their sha256, nothing unlisted; redacted: nothing found`);
 
     const member = `${runId}/raw/namespace-tini-go1.26.8/t013/strace.log`;
     const bad = join(sandbox.dir, "bad.tar.gz");
@@ -174,7 +174,7 @@ describe("the private extraction directory", () => {
     const script = `const { openBundle } = await import(${JSON.stringify(join(root, "dist/src/bundle/archive.js"))});
       const b = await openBundle(${JSON.stringify(archive)});
       const { readdirSync } = await import("node:fs");
-      console.log(readdirSync(process.env.TMPDIR).length, b.evidence.trials.length);
+      console.log(readdirSync(process.env.TMPDIR).length, b.trials.length);
       process.exit(0);`;
     const r = await execa(process.execPath, ["--input-type=module", "-e", script], { env: { TMPDIR: sandbox.tmp }, reject: false });
     expect(r.stdout).toBe("1 24");

@@ -83,8 +83,8 @@ async function expectStoppedCleanly(sandbox: Sandbox, r: Interrupted, signal: "S
   const bundle = await readBundle(join(sandbox.out, names[0]!));
   expect(bundle.manifest.status).toBe("partial");
   expect(bundle.manifest.reason).toMatch(/interrupted/);
-  expect(bundle.evidence.trials.length).toBe(trialLines.length);
-  expect(bundle.evidence.trials.length).toBeGreaterThanOrEqual(1);
+  expect(bundle.trials.length).toBe(trialLines.length);
+  expect(bundle.trials.length).toBeGreaterThanOrEqual(1);
   expect(bundle.findings.findings).toEqual([]);
 
   await expectNothingLeft({ pid: r.pid, sandbox, docker });

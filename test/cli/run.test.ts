@@ -178,7 +178,7 @@ describe("forensics run sigterm-race --init none --json (real run)", () => {
     const bundle = await readBundle(doc.bundle);
     expect(bundle.manifest.status).toBe("complete");
     expect(bundle.manifest.reason).toBeUndefined();
-    expect(bundle.evidence.trials.map((t) => t.id)).toEqual(doc.trials.map((t) => t.id));
+    expect(bundle.trials.map((t) => t.id)).toEqual(doc.trials.map((t) => t.id));
     expect(bundle.findings.findings.map((f) => [f.claim, f.verdict])).toEqual(doc.findings.map((f) => [(f as { claim: string }).claim, (f as { verdict: string }).verdict]));
     expect((await bundlesIn(sandbox.out)).map((b) => b.dir)).toEqual([doc.bundle]);
     await expectNothingLeft({ pid: r.pid, sandbox });

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import sigtermRace from "../../scenarios/sigterm-race/index.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
-import { readBundle } from "../../src/bundle/read.js";
+import { loadBundle, readBundle } from "../../src/bundle/read.js";
 import { analyseRaceTrial, type RaceTrial } from "../../scenarios/sigterm-race/analysis.js";
 import { runCleanups } from "../../src/cleanup.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
@@ -88,7 +88,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("sigterm-race on the %s runt
       const bundle = await readBundle(result.bundle);
       expect(bundle.manifest.status).toBe("complete");
       expect(bundle.manifest.runId).toBe(basename(result.bundle));
-      expect(bundle.evidence.trials).toEqual(result.trials);
+      expect(loadBundle(bundle).trials).toEqual(result.trials);
       const rebuilt = await loadRawTrials(result.bundle);
       expect(rebuilt).toEqual(result.trials);
       const findings = result.variants.flatMap((v) => sigtermRace.analyse(v, rebuilt.filter((t) => t.variant.init === v.init)));

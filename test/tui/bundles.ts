@@ -5,7 +5,7 @@ import { cp, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onTestFinished } from "vitest";
-import { sha256File } from "../../src/bundle/write.js";
+import { sha256File } from "../../src/bundle/hash.js";
 import { findPackageRoot } from "../../src/probe/package-root.js";
 
 /** `forensics run sigterm-race --init tini --observe none,strace+kernel` on the reference machine (see test/fixtures/replay/README.md). */

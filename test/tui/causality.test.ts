@@ -1,8 +1,10 @@
 import { describe, expect, test } from "vitest";
+import { trialFromEvidence } from "../../src/bundle/bundle-trial.js";
 import { readBundle } from "../../src/bundle/read.js";
+import type { AnyRecord } from "../../src/evidence/facets.js";
 import type { TrialEvidence } from "../../src/evidence/schemas.js";
 import { causalChain, causalEventsOf, type Stage } from "../../src/tui/causality.js";
-import type { AnyRecord } from "../../src/tui/records.js";
+import { indexTrial, type TrialIndex } from "../../src/tui/trial-index.js";
 import { FIXTURE } from "./bundles.js";
 
 const ORIGIN = 1_000_000_000;
@@ -10,10 +12,10 @@ const k = (kind: string, pid: number | null, atUs: number, rest: Record<string, 
 const probe = (ev: string, atUs: number, fields: Record<string, unknown> = {}): AnyRecord => ({ kind: "probe", tsUs: ORIGIN + atUs, ev, fields });
 const sys = (pid: number, atUs: number, syscall: string, args: string[], ret: string, extra: Record<string, unknown> = {}): AnyRecord => ({ kind: "syscall", pid, ts: null, tsUs: ORIGIN + atUs, syscall, args, ret, errno: null, errnoText: null, retNote: null, durationUs: 0, resumed: false, unfinished: false, ...extra });
 
-/** A trial from records by source; the timeline is what buildTimeline would make of them. */
-function trialOf(records: Partial<Record<"strace" | "kernel" | "probe" | "runtime", AnyRecord[]>>): TrialEvidence {
+/** A trial from records by source, indexed as the replay indexes it; the timeline is what buildTimeline would make of them. */
+function trialOf(records: Partial<Record<"strace" | "kernel" | "probe" | "runtime", AnyRecord[]>>): TrialIndex {
   const timeline = Object.entries(records).flatMap(([source, list]) => list!.map((r, index) => ({ atUs: (r.tsUs as number) - ORIGIN, source, index, pid: (r.pid as number | null) ?? null, text: `${r.kind}` })));
-  return {
+  const trial = {
     id: "t1",
     variant: { runtime: "namespace", init: "none", go: "go1.26.8" },
     request: { observers: [], intent: "test" },
@@ -23,6 +25,7 @@ function trialOf(records: Partial<Record<"strace" | "kernel" | "probe" | "runtim
     records: { probe: [], runtime: [], ...records },
     timeline: timeline.sort((a, b) => a.atUs - b.atUs),
   } as unknown as TrialEvidence;
+  return indexTrial(trialFromEvidence(trial), []);
 }
 
 describe("causalEventsOf: what each record is in a signal's life", () => {
@@ -107,9 +110,9 @@ describe("causalChain", () => {
 
   test("a real bundle: tini under strace+kernel, SIGTERM after Notify", async () => {
     const bundle = await readBundle(FIXTURE);
-    const t005 = bundle.evidence.trials.find((t) => t.id === "t005")!;
-    const driver = t005.records.runtime.findIndex((r) => r.kind === "probe" && r.ev === "driver");
-    const hops = causalChain(t005, "runtime", driver);
+    const t005 = bundle.trials.find((t) => t.id === "t005")!;
+    const driver = t005.evidence().records.runtime.findIndex((r) => r.kind === "probe" && r.ev === "driver");
+    const hops = causalChain(indexTrial(t005, []), "runtime", driver);
     expect(hops.map((h) => `${h.stage}:${h.source}`)).toEqual([
       "send:runtime",
       "generate:kernel",

@@ -3,28 +3,28 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { writeSyntheticBundle } from "../../bench/replay-bundle.js";
-import type { TrialEvidence } from "../../src/evidence/schemas.js";
+import type { BundleTrial } from "../../src/bundle/bundle-trial.js";
+import { readBundle } from "../../src/bundle/read.js";
 import { makeRawLocator, windowSearch } from "../../src/tui/raw-location.js";
-import type { AnyRecord } from "../../src/tui/records.js";
 
 // A strace log above the size the locator reads whole (8 MiB): records are found by a binary
 // search over positional reads, at the byte offset where a full read finds them.
 describe("raw lines of a big strace log", () => {
   let root: string;
   let dir: string;
-  let trial: TrialEvidence;
+  let trial: BundleTrial;
   let log: Buffer;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "forensics-raw-location-"));
     dir = await writeSyntheticBundle(root, 120_000);
-    trial = (JSON.parse(await readFile(join(dir, "evidence.json"), "utf8")) as { trials: TrialEvidence[] }).trials[0]!;
+    trial = (await readBundle(dir)).trials[0]!;
     log = await readFile(join(dir, trial.raw["strace.log"]!));
     expect(log.length).toBeGreaterThan(8 << 20);
   }, 60_000);
   afterAll(() => rm(root, { recursive: true, force: true }));
 
   test.each([0, 1, 997, 60_000, 118_999, 119_999])("record %d: its own line, at its byte offset", (i) => {
-    const r = trial.records.strace![i] as unknown as AnyRecord;
+    const r = trial.record("strace", i)!;
     const [line] = makeRawLocator(dir).locate(trial, "strace", i, r);
     expect(line).toBeDefined();
     const us = r.tsUs as number;

@@ -203,7 +203,7 @@ describe("openBundle and verifyBundle on a real exported bundle", () => {
     const [dir] = await readdir(work);
     expect((await lstat(join(work, dir!))).mode & 0o777).toBe(0o700);
     expect(bundle.manifest.status).toBe("complete");
-    expect(bundle.evidence.trials).toHaveLength(24);
+    expect(bundle.trials).toHaveLength(24);
     await bundle.close();
     expect(await readdir(work)).toEqual([]);
     expect(await snapshot()).toEqual(before);

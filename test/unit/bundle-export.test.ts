@@ -171,9 +171,11 @@ describe("exported archives hold none of the planted secrets", () => {
   // Each secret and the forms the bundle stores it in: raw, strace-escaped, JSON-escaped twice.
   const forms = (v: string) => [...new Set([v, v.replace(/"/g, '\\"'), JSON.stringify(v).slice(1, -1), JSON.stringify(JSON.stringify(v)).slice(1, -1)])];
 
-  it("the source bundle holds them in its captures and, parsed, in evidence.json", async () => {
+  it("the source bundle holds them in its captures and, parsed, in the trial's evidence files", async () => {
     const strace = await readFile(join(planted, STRACE), "utf8");
-    const evidence = await readFile(join(planted, "evidence.json"), "utf8");
+    const evidence = await readFile(join(planted, STRACE.replace(/^raw\//, "evidence/").replace(/strace\.log$/, "strace.ndjson")), "utf8");
+    const timeline = await readFile(join(planted, STRACE.replace(/^raw\//, "evidence/").replace(/strace\.log$/, "timeline.bin")), "latin1");
+    expect(timeline).toContain(SECRETS.github);
     for (const v of [SECRETS.github, SECRETS.awsSecret, SECRETS.jwt, SECRETS.pemBody]) {
       expect(strace).toContain(v);
       expect(evidence).toContain(v);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleToPerfetto, nestSlices, type PerfettoTrace, type TraceEvent } from "../../src/bundle/perfetto.js";
-import { readBundle, type Bundle } from "../../src/bundle/read.js";
+import { loadBundle, readBundle, type LoadedBundle } from "../../src/bundle/read.js";
 import { loadRawTrials } from "../../src/evidence/load.js";
 import type { GdbRecord } from "../../src/parse/gdb-records.js";
 import { writeRealBundle } from "../support/bundle.js";
@@ -11,15 +11,15 @@ import { writeKernelRunBundle } from "../support/report-bundle.js";
 import { traceProblems } from "../support/trace-events.js";
 
 let root: string;
-let kernelRun: Bundle;
-let straceRun: Bundle;
+let kernelRun: LoadedBundle;
+let straceRun: LoadedBundle;
 let kernelTrace: PerfettoTrace;
 let straceTrace: PerfettoTrace;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "forensics-perfetto-"));
-  kernelRun = await readBundle(await writeKernelRunBundle(join(root, "k")));
-  straceRun = await readBundle(await writeRealBundle(join(root, "s")));
+  kernelRun = loadBundle(await readBundle(await writeKernelRunBundle(join(root, "k"))));
+  straceRun = loadBundle(await readBundle(await writeRealBundle(join(root, "s"))));
   kernelTrace = bundleToPerfetto(kernelRun);
   straceTrace = bundleToPerfetto(straceRun);
 });
@@ -59,7 +59,7 @@ describe("bundleToPerfetto on real bundles", () => {
   it("makes one process of each program a trial ran (the probe, its init), named after what it exec'd", () => {
     for (const [trace, bundle] of [[kernelTrace, kernelRun], [straceTrace, straceRun]] as const) {
       const processes = trace.traceEvents.filter((e) => e.name === "process_name" && !/ harness: /.test(e.args!.name as string)).map((e) => e.args!.name as string);
-      for (const t of bundle.evidence.trials) {
+      for (const t of bundle.trials) {
         const own = processes.filter((n) => n.startsWith(`${t.id} `)).map((n) => n.split(" ")[1]);
         const probes = own.filter((n) => n === "probe").length;
         expect(probes, `${t.id}: ${own.join(", ")}`).toBeLessThanOrEqual(1);
@@ -77,7 +77,7 @@ describe("bundleToPerfetto on real bundles", () => {
     expect(syscalls.every((e) => e.dur !== undefined)).toBe(true);
     expect(straceTrace.traceEvents.some((e) => e.cat === "signal" && e.name === "--- SIGTERM")).toBe(true);
     expect(straceTrace.traceEvents.some((e) => e.cat === "exit" && /^(exited with|killed by)/.test(e.name))).toBe(true);
-    const straceRecords = straceRun.evidence.trials.flatMap((t) => (t.records.strace ?? []).filter((r) => r.tsUs !== null));
+    const straceRecords = straceRun.trials.flatMap((t) => (t.records.strace ?? []).filter((r) => r.tsUs !== null));
     expect(straceTrace.traceEvents.filter((e) => e.args?.source === "strace")).toHaveLength(straceRecords.length);
   });
 
@@ -100,9 +100,9 @@ describe("bundleToPerfetto on real bundles", () => {
 
   it("stamps µs after each trial's exec, shifted by originTs so nothing is negative", () => {
     const execs = kernelTrace.traceEvents.filter((e) => e.cat === "trial");
-    expect(execs).toHaveLength(kernelRun.evidence.trials.length);
+    expect(execs).toHaveLength(kernelRun.trials.length);
     expect(new Set(execs.map((e) => e.ts))).toEqual(new Set([kernelTrace.otherData.originTs]));
-    const t005 = kernelRun.evidence.trials.find((t) => t.id === "t005")!;
+    const t005 = kernelRun.trials.find((t) => t.id === "t005")!;
     const notify = t005.records.probe.find((r) => r.kind === "probe" && r.ev === "notify")!;
     const event = kernelTrace.traceEvents.find((e) => e.name === "probe: notify" && named(kernelTrace, "process_name", e.pid)?.startsWith("t005"))!;
     expect(event.ts).toBe((notify as { tsUs: number }).tsUs - t005.originUs + (kernelTrace.otherData.originTs as number));
@@ -119,8 +119,8 @@ describe("gdb snapshots", () => {
   it("carry the values gdb read in args, on the trial's gdb track", async () => {
     const text = await readFile(join(import.meta.dirname, "../fixtures/gdb/namespace-pid1-go1.26.8.golden.jsonl"), "utf8");
     const gdb = text.trim().split("\n").map((l) => JSON.parse(l) as GdbRecord);
-    const [first, ...rest] = kernelRun.evidence.trials;
-    const withGdb = { ...kernelRun, evidence: { ...kernelRun.evidence, trials: [{ ...first!, records: { ...first!.records, gdb } }, ...rest] } };
+    const [first, ...rest] = kernelRun.trials;
+    const withGdb = { ...kernelRun, trials: [{ ...first!, records: { ...first!.records, gdb } }, ...rest] };
     const trace = bundleToPerfetto(withGdb);
     expect(traceProblems(trace)).toEqual([]);
     const snapshot = trace.traceEvents.find((e) => e.cat === "gdb" && e.name === "gdb snapshot 1")!;
@@ -134,8 +134,8 @@ describe("gdb stops at checkpoints (tz-gdb-snapshot, a real capture)", () => {
   it("sit where the harness noted each checkpoint, with what gdb printed there", async () => {
     const dir = join(import.meta.dirname, "../fixtures/tz/tz-gdb-snapshot");
     const trials = await loadRawTrials(dir);
-    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as Bundle["manifest"];
-    const trace = bundleToPerfetto({ manifest, evidence: { schemaVersion: 2, trials }, findings: { schemaVersion: 2, findings: [] } });
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8")) as LoadedBundle["manifest"];
+    const trace = bundleToPerfetto({ manifest, trials, findings: { schemaVersion: 3, findings: [] } });
     expect(traceProblems(trace)).toEqual([]);
     const t = trials[0]!;
     const checkpoints = t.records.runtime.filter((r) => r.kind === "probe" && r.ev === "checkpoint").map((r) => (r as { tsUs: number }).tsUs - t.originUs + (trace.otherData.originTs as number));

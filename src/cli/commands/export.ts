@@ -4,6 +4,7 @@ import { openBundle } from "../../bundle/archive.js";
 import { exportBundle } from "../../bundle/export.js";
 import { bundleToPerfetto } from "../../bundle/perfetto.js";
 import { writeOutput } from "../../bundle/report.js";
+import { loadBundle } from "../../bundle/read.js";
 import type { RedactionSummary } from "../../bundle/export-manifest.js";
 import { HarnessError } from "../../errors.js";
 
@@ -68,7 +69,7 @@ Examples:
         const bundle = await openBundle(dir, { allowPartial: flags.allowPartial });
         try {
           const out = flags.output ?? `${bundle.manifest.runId}.perfetto.json`;
-          const json = JSON.stringify(bundleToPerfetto(bundle));
+          const json = JSON.stringify(bundleToPerfetto(loadBundle(bundle)));
           await writeOutput(out, json, dir);
           process.stdout.write(`wrote ${out}: ${Buffer.byteLength(json)} bytes (Trace Event JSON; open it in ui.perfetto.dev)\n`);
         } finally {

@@ -1,4 +1,4 @@
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { HarnessError } from "../../errors.js";
@@ -26,10 +26,12 @@ export function register(program: Command): void {
 
 /** Opens, verifies and replays a bundle; shared with `run --replay`. */
 export async function replayBundle(target: string, flags: ReplayFlags): Promise<void> {
-  if (!process.stdout.isTTY || !process.stdin.isTTY) throw new HarnessError("USAGE", "replay needs a terminal (stdin and stdout a TTY); for scripts use the bundle's evidence.json");
-  // Verifying and reading a big bundle takes seconds (every sha256, then the evidence): say so.
-  const evidence = await stat(join(target, "evidence.json")).catch(() => null);
-  const big = evidence !== null ? evidence.size > 20e6 : ((await stat(target).catch(() => null))?.size ?? 0) > 5e6;
+  if (!process.stdout.isTTY || !process.stdin.isTTY) throw new HarnessError("USAGE", "replay needs a terminal (stdin and stdout a TTY); for scripts use the bundle's evidence.json and evidence/");
+  // Verifying a big bundle takes a while (every sha256): say so. The manifest lists every size.
+  const listed = await readFile(join(target, "manifest.json"), "utf8")
+    .then((text) => ((JSON.parse(text) as { files?: { bytes?: unknown }[] }).files ?? []).reduce((sum, f) => sum + (typeof f.bytes === "number" ? f.bytes : 0), 0))
+    .catch(() => null);
+  const big = listed !== null ? listed > 200e6 : ((await stat(target).catch(() => null))?.size ?? 0) > 5e6;
   if (big) process.stderr.write(`forensics: verifying and reading ${target}…\n`);
   const opened = await openReplay(target);
   try {
