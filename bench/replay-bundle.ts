@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { once } from "node:events";
 import { BundleWriter } from "../src/bundle/write.js";
 import type { TrialEvidence } from "../src/evidence/schemas.js";
@@ -70,3 +71,6 @@ export async function writeSyntheticBundle(root: string, n: number): Promise<str
   await writer.finish({ trials: [trial], findings: [{ claim: "B1", statement: "synthetic", variant, verdict: "inconclusive", summary: "a synthetic finding citing three records", evidence: cite }] });
   return writer.dir;
 }
+
+// `node replay-bundle.js <root> <n>`: writes the bundle and prints its directory (bench/replay.ts).
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.stdout.write(`${await writeSyntheticBundle(process.argv[2]!, Number(process.argv[3]))}\n`);
