@@ -23,7 +23,7 @@ export const LINE_FILES: readonly string[] = Object.values(RAW_FILE);
 /**
  * Finds the raw lines of records of one trial. Returns a lookup; null for a record whose
  * lines cannot be recovered (gdb's records span several console lines without a clock, a
- * file the bundle lacks, or a log that no longer parses into the records evidence.json holds).
+ * file the bundle lacks, or a log that no longer parses into the records the evidence holds).
  */
 export function createRawLineLookup(trial: TrialEvidence, raw: RawTexts): (source: RecordSource, index: number) => RawLines | null {
   const cache = new Map<RecordSource, (string[] | null)[] | null>();
@@ -33,7 +33,7 @@ export function createRawLineLookup(trial: TrialEvidence, raw: RawTexts): (sourc
     if (source === "kernel") lines = (trial.records.kernel ?? []).map((r) => [r.line]);
     else if (source === "strace" && raw["strace.log"] !== undefined) {
       lines = straceRecordLines(raw["strace.log"]);
-      // A different count means the log is not what evidence.json was parsed from.
+      // A different count means the log is not what the evidence was parsed from.
       if (lines.length !== (trial.records.strace ?? []).length) lines = null;
     } else if ((source === "probe" || source === "runtime") && raw[RAW_FILE[source]!] !== undefined) {
       lines = raw[RAW_FILE[source]!]!.split("\n").filter((l) => l.trim() !== "").map((l) => [l]);

@@ -123,7 +123,7 @@ const bump = (counts: RedactionCounts, rule: RedactionRule): void => {
   counts[rule] = (counts[rule] ?? 0) + 1;
 };
 
-// Every rule needs one of these to match; most strings in evidence.json (record kinds,
+// Every rule needs one of these to match; most strings in evidence (record kinds,
 // syscall names, numbers) have none, and skipping them makes redaction ~3x faster.
 const MAY_MATCH = /[=:@"]|AKIA|ASIA|gh[pousr]_|github_pat_|eyJ|-----BEGIN/;
 

@@ -33,8 +33,8 @@ Before anything is written the bundle is verified (as forensics verify does): a 
 bundle, a file that no longer matches its sha256, or a file the manifest does not list is
 refused.
 
-Redaction (on unless --no-redact) replaces, in every captured file and in evidence.json and
-findings.json, values of environment variables and JSON keys named like *TOKEN*, *SECRET*,
+Redaction (on unless --no-redact) replaces, in every captured file, in the evidence
+(evidence.json, each trial's record files and timeline texts) and in findings.json, values of environment variables and JSON keys named like *TOKEN*, *SECRET*,
 *PASSWORD*/*PASSWD*, *KEY*, *CREDENTIAL* (any case) and the argument after such a flag
 (--password x), passwords in URLs (scheme://user:pw@), Authorization and Cookie headers,
 PEM private keys, AWS access key ids (AKIA…/ASIA…), GitHub tokens (ghp_…, github_pat_…)

@@ -18,7 +18,8 @@ export function register(program: Command): void {
       `
 Reports every problem, not only the first: files that are missing, changed (size or
 sha256), unlisted, links or devices; a manifest of another schema version or malformed;
-evidence.json or findings.json that do not parse; a partial run.
+evidence or findings that do not parse (from schema 3: a trial's timeline file that does
+not decode, a record that fails its schema, by file and line); a partial run.
 
 An archive is read entry by entry into a private temporary directory that is removed
 afterwards; links, devices, FIFOs, absolute or '..' paths, duplicate or control-character
