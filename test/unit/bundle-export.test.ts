@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { Header } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyBundle } from "../../src/bundle/archive.js";
+import { openBundle, verifyBundle } from "../../src/bundle/archive.js";
 import { exportBundle } from "../../src/bundle/export.js";
 import { ExportedManifest } from "../../src/bundle/export-manifest.js";
 import { HarnessError } from "../../src/errors.js";
@@ -204,6 +204,20 @@ describe("exported archives hold none of the planted secrets", () => {
     // Without --strip-host the host name and home stay (they are often what a bug is about).
     expect((await texts(r.out)).some((m) => m.text.includes(SECRETS.host))).toBe(true);
     expect(await verifyBundle(r.out)).toMatchObject({ problems: [] });
+    // The redacted record files changed length: the rebuilt timeline still finds each record, and its texts are redacted too.
+    const opened = await openBundle(r.out);
+    try {
+      const t005 = opened.trials.find((t) => t.id === "t005")!;
+      const whole = t005.evidence();
+      const execve = whole.records.strace!.findIndex((rec) => rec.kind === "syscall" && rec.syscall === "execve" && rec.args[0] === '"/usr/bin/curl"');
+      expect(t005.record("strace", execve)).toEqual(whole.records.strace![execve]);
+      expect(JSON.stringify(t005.record("strace", execve))).toContain("[redacted:secret-env]");
+      const row = t005.columns().record.findIndex((index, i) => index === execve && t005.columns().source[i] === 0);
+      expect(t005.columns().text(row)).toContain("[redacted:secret-env]");
+      expect(t005.columns().text(row)).not.toContain(SECRETS.github);
+    } finally {
+      await opened.close();
+    }
   });
 
   it("--strip-host also replaces the host name and home with placeholders", async () => {
