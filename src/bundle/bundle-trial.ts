@@ -21,7 +21,7 @@ export interface BundleTrial extends TrialHeader {
 }
 
 /** What a record that cannot be read or fails its schema shows as. */
-export const invalidRecord = (reason: string, line: string): AnyRecord => ({ kind: "invalid", reason, line });
+const invalidRecord = (reason: string, line: string): AnyRecord => ({ kind: "invalid", reason, line });
 
 const headerOf = (t: TrialHeader): TrialHeader => ({ id: t.id, variant: t.variant, request: t.request, raw: t.raw, originUs: t.originUs, origin: t.origin });
 

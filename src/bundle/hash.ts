@@ -50,9 +50,11 @@ export async function sha256Files(files: readonly { path: string; bytes: number 
   const run = (): Promise<void> =>
     new Promise((done, fail) => {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
+      let finished = false;
       const next = (): void => {
         const job = queue.shift();
         if (job === undefined) {
+          finished = true;
           void worker.terminate().then(() => done());
           return;
         }
@@ -63,6 +65,10 @@ export async function sha256Files(files: readonly { path: string; bytes: number 
         next();
       });
       worker.on("error", fail);
+      // A worker that dies mid-file (out of memory) would otherwise leave its file unanswered.
+      worker.on("exit", (code) => {
+        if (!finished) fail(new Error(`a sha256 worker exited (code ${code}) before its files were hashed`));
+      });
       next();
     });
   await Promise.all(Array.from({ length: workers }, run));

@@ -10,17 +10,23 @@ import { encodeTimeline, type RecordOffsets } from "./timeline-file.js";
 // evidence/<variant>/<trial>/<source>.ndjson, and its timeline columns in timeline.bin.
 // Written in chunks of about a megabyte, never as one string, each record validated first.
 
-export const EVIDENCE_DIR = "evidence";
-export const TIMELINE_FILE = "timeline.bin";
+const EVIDENCE_DIR = "evidence";
+const TIMELINE_FILE = "timeline.bin";
 
 const CHUNK = 1 << 20;
 
+/** How the writer makes directories and turns a failed write into its fault naming the file. */
+export interface TrialFileIo {
+  mkdir: (path: string) => Promise<void>;
+  fault: (path: string) => (err: unknown) => never;
+}
+
 /** Writes one trial's files under the bundle `dir`; returns its entry for evidence.json. */
-export async function writeTrialFiles(dir: string, trial: TrialEvidence, mkdir: (path: string) => Promise<void>): Promise<TrialEntry> {
+export async function writeTrialFiles(dir: string, trial: TrialEvidence, io: TrialFileIo): Promise<TrialEntry> {
   // The id becomes a path component: nothing that could leave evidence/<variant>/.
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(trial.id)) throw new Error(`trial id ${JSON.stringify(trial.id)} cannot name a directory`);
   const rel = `${EVIDENCE_DIR}/${variantKey(trial.variant)}/${trial.id}`;
-  await mkdir(join(dir, rel));
+  await io.mkdir(join(dir, rel));
   const lists = trial.records as Record<string, unknown[] | undefined>;
   const records: Record<string, string> = {};
   const offsets: RecordOffsets = {};
@@ -29,10 +35,10 @@ export async function writeTrialFiles(dir: string, trial: TrialEvidence, mkdir: 
     if (list === undefined) continue;
     const schema = RECORD_SCHEMAS[source];
     records[source] = `${rel}/${source}.ndjson`;
-    offsets[source] = await writeChunked(join(dir, records[source]), list.length, (i) => `${JSON.stringify(schema.parse(list[i]))}\n`);
+    offsets[source] = await writeChunked(join(dir, records[source]), list.length, (i) => `${JSON.stringify(schema.parse(list[i]))}\n`).catch(io.fault(join(dir, records[source])));
   }
   const timeline = `${rel}/${TIMELINE_FILE}`;
-  await writeParts(join(dir, timeline), encodeTimeline(columnsOf(trial), offsets));
+  await writeParts(join(dir, timeline), encodeTimeline(columnsOf(trial), offsets)).catch(io.fault(join(dir, timeline)));
   return { ...TrialHeader.parse(trial), files: { records: records as TrialEntry["files"]["records"], timeline } };
 }
 

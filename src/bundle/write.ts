@@ -93,7 +93,7 @@ export class BundleWriter {
   async #finish(result: { trials: TrialEvidence[]; findings: Finding[]; host?: HostFacts; reason?: string }): Promise<void> {
     try {
       const entries = [];
-      for (const trial of result.trials) entries.push(await writeTrialFiles(this.dir, trial, makeDirs));
+      for (const trial of result.trials) entries.push(await writeTrialFiles(this.dir, trial, { mkdir: makeDirs, fault: rethrowAsOutputFault }));
       await this.writeJson(EVIDENCE, EvidenceFile.parse({ schemaVersion: SCHEMA_VERSION, trials: entries }));
       await this.writeJson(FINDINGS, FindingsFile.parse({ schemaVersion: SCHEMA_VERSION, findings: result.findings }));
     } catch (err) {

@@ -31,9 +31,9 @@ export interface TimelineColumns {
 }
 
 /** Strings to small ids; id 0 is "" (none). */
-export function interner(initial: readonly string[] = [""]): { list: string[]; id: (s: string | null) => number } {
-  const list = [...initial];
-  const ids = new Map(list.map((s, i) => [s, i]));
+function interner(): { list: string[]; id: (s: string | null) => number } {
+  const list = [""];
+  const ids = new Map([["", 0]]);
   return {
     list,
     id: (s) => {

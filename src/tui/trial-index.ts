@@ -36,7 +36,6 @@ export function indexTrial(trial: BundleTrial, findings: readonly Finding[]): Tr
   }
   return {
     ...c,
-    text: c.text,
     flags,
     trial,
     rowOf: (src, index) => rowBySource[SOURCES.indexOf(src)]?.[index] ?? -1,

@@ -76,16 +76,17 @@ describe("--out that cannot hold a bundle", () => {
 });
 
 describe("a disk that fills up during the run", () => {
-  it("no room for evidence.json: exit 75, the manifest says why, no temp file is left", async (ctx) => {
+  it("no room for the evidence: exit 75, the manifest says why, no temp file is left", async (ctx) => {
     // Four pages: the manifest and two raw files fit, the trial's evidence does not.
     const out = await mountTmpfs(ctx, "size=16k");
     const sandbox = await makeSandbox();
     const r = await runQuick(sandbox, out);
     expect(r.exitCode, r.stderr).toBe(75);
     const line = expectOneErrorLine(r.stderr, { progress: true });
-    expect(line).toMatch(/cannot write \/\S+\/evidence\.json: no space left on device \(ENOSPC\)/);
+    // The first evidence file written: a trial's records (evidence/<variant>/<trial>/…) or evidence.json.
+    expect(line).toMatch(/cannot write \/\S+\/evidence(\.json|\/\S+): no space left on device \(ENOSPC\)/);
     const [bundle] = await expectNoCompleteBundle(out);
-    expect(bundle!.manifest.reason).toMatch(/evidence\.json: no space left on device/);
+    expect(bundle!.manifest.reason).toMatch(/evidence(\.json|\/\S+): no space left on device/);
     expect(await filesUnder(bundle!.dir)).not.toContainEqual(expect.stringMatching(/\.tmp$/));
     // What the manifest lists is there, with the hashes it names.
     const read = await readBundle(bundle!.dir).catch((err: Error) => err);

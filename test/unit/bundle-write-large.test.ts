@@ -1,9 +1,10 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, open, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeSyntheticBundle } from "../../bench/replay-bundle.js";
 import { readBundle, type Bundle } from "../../src/bundle/read.js";
+import { HarnessError } from "../../src/errors.js";
 import { FACET } from "../../src/evidence/facets.js";
 
 // BundleWriter with a trial far bigger than any fixture (the bench's synthetic strace trial):
@@ -43,5 +44,15 @@ describe(`BundleWriter with ${N.toLocaleString("en")} records in one trial`, () 
     const row = c.record.indexOf(N - 1000, 2);
     expect(c.flags[row]! & FACET.signal).toBe(FACET.signal);
     expect(c.text(row)).toContain("SIGTERM");
+  });
+
+  it("refuses it once one byte of the record file changed (hashed in worker threads): nothing opens", async () => {
+    const path = bundle.manifest.files.find((f) => f.path.endsWith("/strace.ndjson"))!.path;
+    const fd = await open(join(dir, path), "r+");
+    await fd.write(Buffer.from("7"), 0, 1, Math.floor(N * 150));
+    await fd.close();
+    const err = await readBundle(dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HarnessError);
+    expect((err as HarnessError).message).toContain(`${path} does not match its sha256`);
   });
 });
