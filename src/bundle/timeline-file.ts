@@ -46,7 +46,15 @@ export type RecordOffsets = Partial<Record<RecordSource, Float64Array>>;
 
 export class TimelineFileError extends Error {}
 
-const align8 = (n: number): number => (n + 7) & ~7;
+// Arithmetic, not bit operations: a timeline file may pass 2 GiB.
+const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+
+/** A copy in a buffer of its own (offset 0), never a slice of Node's shared pool. */
+function copyUnpooled(file: Buffer): Buffer {
+  const copy = Buffer.alloc(file.length);
+  file.copy(copy);
+  return copy;
+}
 
 /** The file's bytes, in pieces (the text column of a million rows is written in chunks). */
 export function encodeTimeline(columns: TimelineColumns, offsets: RecordOffsets): Buffer[] {
@@ -125,7 +133,7 @@ export function decodeTimeline(file: Buffer, recordBytes: Partial<Record<RecordS
   const h = parsed.data!;
   const n = h.rows;
   // Typed arrays need 8-aligned views: a buffer that does not start on one is copied once.
-  const buf = file.byteOffset % 8 === 0 ? file : Buffer.from(file);
+  const buf = file.byteOffset % 8 === 0 ? file : copyUnpooled(file);
   const base = align8(nl + 1);
   const column = (name: string, type: ColumnType, count: number | null): { at: number; bytes: number } => {
     const c = h.columns.find((x) => x.name === name) ?? bad(`column ${name} is missing`);
