@@ -1,7 +1,7 @@
 import type { TrialEvidence, Variant } from "../../src/evidence/schemas.js";
 import type { ScenarioRender } from "../../src/scenario/define.js";
 import { analyseStopTrial, type StopTrial } from "./analysis.js";
-import { classifyAgainstS5 } from "./claims.js";
+import { classifyAgainstS5, describeShutdown } from "./claims.js";
 
 /** The `measured` names of a trial in `run --json`: a contract, keep them exactly. */
 export const measured = (t: StopTrial): Record<string, number | null> => ({
@@ -13,7 +13,7 @@ export const measured = (t: StopTrial): Record<string, number | null> => ({
 });
 
 const line = (t: StopTrial) =>
-  `-t ${t.stopTimeoutS} handler ${t.handlerMs} ms: ${t.outcome.padEnd(8)} SIGTERM→SIGKILL ${t.sigtermToSigkillMs === null ? "none" : `${t.sigtermToSigkillMs} ms`}, shutdown ${t.shutdownEnd ? `${t.shutdownMs} ms` : t.shutdownBegin ? "unfinished" : "never began"}, exit ${t.exitCode ?? "?"}, client ${t.client?.outcome ?? "?"}${t.client?.status ? ` ${t.client.status}` : ""}`;
+  `-t ${t.stopTimeoutS} ${t.handlerMs === null ? `GET ${t.path}` : `handler ${t.handlerMs} ms`}: ${t.outcome.padEnd(8)} SIGTERM→SIGKILL ${t.sigtermToSigkillMs === null ? "none" : `${t.sigtermToSigkillMs} ms`}, shutdown ${describeShutdown(t)}, exit ${t.exitCode ?? "?"}, client ${t.client?.outcome ?? "?"}${t.client?.status ? ` ${t.client.status}` : ""}`;
 
 export const render: ScenarioRender = {
   trialLine: (trial: TrialEvidence) => line(analyseStopTrial(trial)),
@@ -26,8 +26,12 @@ export const render: ScenarioRender = {
       measured: measured(t),
       outcome: t.outcome,
       timing: t.timing,
+      path: t.path,
       shutdownBegin: t.shutdownBegin,
       shutdownEnd: t.shutdownEnd,
+      shutdownSource: t.shutdownSource,
+      sigtermTakenBy: t.sigtermTakenBy,
+      unseen: t.unseen,
       sigtermDeliveredTo: t.sigtermDeliveredTo,
       sigkillDeliveredTo: t.sigkillDeliveredTo,
       client: t.client,

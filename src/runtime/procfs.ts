@@ -22,6 +22,19 @@ export async function firstChild(pid: number): Promise<number | null> {
   return first ? Number(first) : null;
 }
 
+/** pid and every process below it (children of any of its threads, recursively). */
+export async function processTree(pid: number): Promise<number[]> {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    const tids = await readdir(`/proc/${out[i]}/task`).catch((): string[] => []);
+    for (const tid of tids) {
+      const children = await read(`/proc/${out[i]}/task/${tid}/children`);
+      for (const c of children?.trim().split(/\s+/) ?? []) if (c && !out.includes(Number(c))) out.push(Number(c));
+    }
+  }
+  return out;
+}
+
 // openat(2) numbers; Go's syscall.Open is openat(AT_FDCWD, …) on every Linux port.
 const OPENAT: Partial<Record<NodeJS.Architecture, number>> = { x64: 257, arm64: 56 };
 const O_ACCMODE = 3;
@@ -57,4 +70,85 @@ export async function processesWithEnv(name: string): Promise<{ pid: number; val
     if (line !== undefined) found.push({ pid: Number(entry), value: line.slice(prefix.length) });
   }
   return found;
+}
+
+/** One TCP socket of /proc/PID/net/tcp{,6}: addresses as the kernel holds them. */
+export interface TcpSocket {
+  /** Dotted IPv4, or IPv6 as eight hex groups (`::` for any); 0.0.0.0 for any. */
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  /** include/net/tcp_states.h: `established`, `listen`, or the kernel's hex number for the others. */
+  state: string;
+  inode: number;
+}
+
+const TCP_STATE_NAMES: Record<string, string> = { "01": "established", "0A": "listen" };
+
+/**
+ * Pure: /proc/PID/net/tcp or tcp6 → its sockets. Addresses are the kernel's 32-bit words
+ * in host byte order (little-endian here); ports are big-endian hex.
+ */
+export function parseProcNetTcp(text: string): TcpSocket[] {
+  const out: TcpSocket[] = [];
+  for (const line of text.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const local = endpoint(f[1]!);
+    const remote = endpoint(f[2]!);
+    if (local === null || remote === null) continue;
+    out.push({ local, remote, state: TCP_STATE_NAMES[f[3]!] ?? f[3]!, inode: Number(f[9]) });
+  }
+  return out;
+}
+
+function endpoint(text: string): { address: string; port: number } | null {
+  const [addr, port] = text.split(":");
+  if (addr === undefined || port === undefined || (addr.length !== 8 && addr.length !== 32)) return null;
+  return { address: addr.length === 8 ? ipv4FromWord(addr) : ipv6FromWords(addr), port: Number.parseInt(port, 16) };
+}
+
+const ipv4FromWord = (hex: string): string => [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16)).join(".");
+
+function ipv6FromWords(hex: string): string {
+  const bytes: string[] = [];
+  for (let w = 0; w < 32; w += 8) for (const i of [6, 4, 2, 0]) bytes.push(hex.slice(w + i, w + i + 2));
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(`${bytes[i]}${bytes[i + 1]}`.toLowerCase());
+  return groups.every((g) => g === "0000") ? "::" : groups.join(":");
+}
+
+/**
+ * The TCP sockets pid holds open: entries of its network namespace's tables
+ * (/proc/PID/net/tcp, tcp6) whose inode is one of its fds — on a runtime that shares the
+ * host's network the tables list every socket of the host, the fds only its own.
+ */
+export async function tcpSocketsOf(pid: number): Promise<TcpSocket[]> {
+  const fds = await readdir(`/proc/${pid}/fd`).catch((): string[] => []);
+  const inodes = new Set<number>();
+  for (const fd of fds) {
+    const link = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m) inodes.add(Number(m[1]));
+  }
+  if (inodes.size === 0) return [];
+  const tables = await Promise.all([read(`/proc/${pid}/net/tcp`), read(`/proc/${pid}/net/tcp6`)]);
+  return tables.flatMap((t) => (t === null ? [] : parseProcNetTcp(t))).filter((s) => inodes.has(s.inode));
+}
+
+/** Pure: /proc/PID/net/fib_trie → the IPv4 addresses local to that network namespace (`/32 host LOCAL`). */
+export function parseFibTrieLocal(text: string): string[] {
+  const found = new Set<string>();
+  let last: string | null = null;
+  for (const line of text.split("\n")) {
+    const leaf = /\|--\s+(\d+\.\d+\.\d+\.\d+)/.exec(line);
+    if (leaf) last = leaf[1]!;
+    else if (last !== null && /\/32 host LOCAL/.test(line)) found.add(last);
+  }
+  return [...found];
+}
+
+/** IPv4 addresses of pid's network namespace, loopback included. */
+export async function localAddresses(pid: number): Promise<string[]> {
+  const text = await read(`/proc/${pid}/net/fib_trie`);
+  return text === null ? [] : parseFibTrieLocal(text);
 }

@@ -75,8 +75,25 @@ export interface SweepOptions {
   options: Record<string, unknown>;
 }
 
+/**
+ * What runs in the trials, as scenarios may read it: a user's program shows no probe
+ * events, so a scenario that needs what the probe would have said learns it otherwise.
+ */
+export interface TargetInfo {
+  kind: "probe" | "binary" | "image";
+  /** The probe, the binary's host path, the image. */
+  label: string;
+  /** The program's path inside the container as exec'd. */
+  programPath: string;
+  /** Its comm (basename, 15 bytes at most). */
+  programName: string;
+  /** PID 1 is a shell (`sh -c …`), not the program. */
+  shellForm: boolean;
+}
+
 export interface SweepContext<Req extends TrialRequest> {
   variant: Variant;
+  target: TargetInfo;
   sweep: SweepOptions;
   runTrial(request: Req): Promise<TrialEvidence>;
 }
@@ -98,6 +115,7 @@ export interface ScenarioRender {
 export interface TrialHookContext<Req extends TrialRequest = TrialRequest> {
   variant: Variant;
   request: Req;
+  target: TargetInfo;
   container: Container;
   /** Host PIDs of the gate (the program, or its init, once released) and of PID 1. */
   gatePid: number;

@@ -15,7 +15,7 @@ import { sharedLibraries } from "../runtime/image.js";
 import type { InitKind, RuntimeKind } from "../runtime/runtime.js";
 import { axisFlag, type Scenario, type SweepOptions } from "./define.js";
 import { ContainerPipeline } from "./container-pipeline.js";
-import { binaryTarget, imageTarget, probeTarget, type ResolvedTarget, type TargetChoice } from "./target.js";
+import { binaryTarget, imageTarget, probeTarget, targetInfo, type ResolvedTarget, type TargetChoice } from "./target.js";
 import { runTrial, startTrialContainer, type TrialContext } from "./trial.js";
 
 export interface RunOptions {
@@ -122,6 +122,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       const ctx: TrialContext = { runId: bundle.runId, bundle, binaries, scenario, target, containers, afterSends: () => containers.prepare(trialId(n + 1)) };
       await scenario.sweep({
         variant,
+        target: targetInfo(target),
         sweep: options.sweep,
         runTrial: async (request: TrialRequest) => {
           if (isShuttingDown()) throw new HarnessError("INTERRUPTED", INTERRUPTED);

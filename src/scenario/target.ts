@@ -6,6 +6,7 @@ import { EM_AARCH64, EM_X86_64, parseElfHeader } from "../probe/elf.js";
 import { readGoBuildInfo } from "../probe/go-buildinfo.js";
 import { sharedLibraries } from "../runtime/image.js";
 import type { ImageFile, Runtime } from "../runtime/runtime.js";
+import type { TargetInfo } from "./define.js";
 
 // docs/design.md's "target": what runs in the container — one of our probes, or the user's own
 // program (`--binary PATH`) or image (`--image IMAGE`). A target says which files the
@@ -111,6 +112,9 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     go: "unknown",
   };
 }
+
+/** What scenarios and runtime.jsonl see of a target. */
+export const targetInfo = ({ kind, label, programPath, programName, shellForm }: ResolvedTarget): TargetInfo => ({ kind, label, programPath, programName, shellForm });
 
 /** `sh -c …`, `/bin/sh -c …`, `/bin/bash -c …`: what Docker's shell form produces. */
 export const isShellForm = (argv: string[]): boolean => /(^|\/)(ba|da|a)?sh$/.test(argv[0] ?? "") && argv[1] === "-c";

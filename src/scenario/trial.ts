@@ -12,7 +12,7 @@ import { initCommand, initFiles } from "../runtime/image.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { ContainerPipeline } from "./container-pipeline.js";
-import { locateProgram, type ResolvedTarget } from "./target.js";
+import { locateProgram, targetInfo, type ResolvedTarget } from "./target.js";
 import type { Scenario, Send } from "./define.js";
 
 export interface TrialBinaries {
@@ -98,9 +98,9 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const attachments: Partial<Record<ObserverName, Attachment>> = {};
   try {
     const gatePid = await container.gatePid();
-    const { kind, label, programPath, programName, shellForm } = ctx.target;
+    const target = targetInfo(ctx.target);
     const programHostPath = await locateProgram(ctx.target, gatePid);
-    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target: { kind, label, programPath, programName, shellForm } });
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target });
     for (const name of request.observers as ObserverName[]) {
       const attachment = await observerFor(name).attach({
         gatePid,
@@ -115,7 +115,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
       await note("observer", { name, ...attachment.describe() });
     }
 
-    const hook = { variant, request, container, gatePid, pid1: container.pid(), attachments, dir, note };
+    const hook = { variant, request, target, container, gatePid, pid1: container.pid(), attachments, dir, note };
     const sends = ctx.scenario.sends(request);
     const ignored = watchIgnored(attachments.kernel as Attachment<KernelRecord> | undefined, container.pid(), sends);
     await ctx.scenario.beforeRelease?.(hook);

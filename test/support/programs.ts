@@ -18,3 +18,16 @@ export async function buildStaticC(name: string): Promise<string> {
   await execa("cc", ["-static", "-O2", "-o", out, source]);
   return out;
 }
+
+/**
+ * A copy of a built program without its symbol table and DWARF (`strip`, what `go build
+ * -ldflags=-s -w` leaves out): a stripped user binary, cached beside the original.
+ */
+export async function stripProgram(path: string, name: string): Promise<string> {
+  const out = join(resolveCacheDir(), "stripped", name);
+  const [src, bin] = await Promise.all([stat(path), stat(out).catch(() => null)]);
+  if (bin !== null && bin.mtimeMs >= src.mtimeMs) return out;
+  await mkdir(join(resolveCacheDir(), "stripped"), { recursive: true });
+  await execa("strip", ["-o", out, path]);
+  return out;
+}

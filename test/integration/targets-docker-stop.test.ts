@@ -1,0 +1,111 @@
+// docker-stop-timeout against a user's own HTTP server (go-probes/testhelpers/httpserver,
+// which prints nothing of the probe protocol): from a FROM-scratch image with its own
+// entrypoint and cmd on the docker runtime, and as a stripped --binary on the namespace
+// runtime. The port comes from the server's own sockets, its Shutdown from the kernel's
+// uprobes; each trial is checked against what the server really does: with -graceful it
+// Shutdowns (waiting for /slow, 2 s), without it SIGTERM meets Go's default action.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import dockerStopTimeout from "../../scenarios/docker-stop-timeout/index.js";
+import { analyseStopTrial } from "../../scenarios/docker-stop-timeout/analysis.js";
+import { classifyAgainstS5, TIMEOUT_TOLERANCE_MS } from "../../scenarios/docker-stop-timeout/claims.js";
+import { checkKernelObserver } from "../../src/capture/kernel.js";
+import { runCleanups } from "../../src/cleanup.js";
+import { isHarnessError } from "../../src/errors.js";
+import { buildProbe } from "../../src/probe/build.js";
+import { launchers } from "../../src/probe/launchers.js";
+import { buildConfiguredImage } from "../../src/runtime/docker-image.js";
+import { resolveImage } from "../../src/runtime/image.js";
+import { createRuntime } from "../../src/runtime/index.js";
+import { runScenario, type RunOptions } from "../../src/scenario/run.js";
+import { expectNothingLeft } from "../support/leftovers.js";
+import { missingRuntime, skipReason } from "../support/prereq.js";
+import { stripProgram } from "../support/programs.js";
+
+const out = await mkdtemp(join(tmpdir(), "forensics-targets-stop-"));
+afterAll(async () => {
+  await runCleanups();
+  await rm(out, { recursive: true, force: true });
+});
+
+const missingKernel = await checkKernelObserver().then(
+  () => null,
+  (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
+);
+
+const run = (options: Pick<RunOptions, "runtime" | "target">, stopTimeouts: number[]) =>
+  runScenario({
+    scenario: dockerStopTimeout,
+    inits: ["none"],
+    go: [undefined],
+    sweep: { trials: 1, observerSets: [["kernel"]], options: { stopTimeouts, path: "/slow" } },
+    outDir: out,
+    ...options,
+  });
+
+describe("docker-stop-timeout --image (docker runtime)", async () => {
+  const missing = skipReason((await missingRuntime(createRuntime("docker", launchers))) ?? missingKernel);
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    const docker = new Docker();
+    const tag = `forensics-test/httpserver:${process.pid}`;
+    beforeAll(async () => {
+      const server = (await buildProbe("testhelpers/httpserver")).path;
+      const image = await resolveImage({ files: [{ hostPath: server, path: "/app/server" }] }, { requireGate: false });
+      await buildConfiguredImage(docker, image, tag, { entrypoint: ["/app/server"], cmd: ["-graceful"] });
+    }, 120_000);
+    afterAll(async () => {
+      await docker.getImage(tag).remove({ force: true }).catch(() => {});
+    });
+
+    it("a graceful server: killed at -t 1 while its Shutdown (seen at os/signal.process) waits; at -t 4 it ends by itself; S5 confirmed", async () => {
+      const result = await run({ runtime: "docker", target: { kind: "image", image: tag, args: [] } }, [1, 4]);
+      const [short, long] = result.trials.map(analyseStopTrial);
+      for (const t of [short!, long!]) {
+        expect([t.userTarget, t.timing, t.shutdownSource, t.sigtermTakenBy, t.shutdownBegin], t.trial).toEqual([true, "kernel", "kernel", "notify", true]);
+        expect(t.refs.shutdownBegin?.source, t.trial).toBe("kernel");
+      }
+      expect([short!.outcome, short!.exitCode, short!.shutdownEnd, short!.client?.outcome]).toEqual(["killed", 137, false, "reset"]);
+      expect(Math.abs(short!.sigtermToSigkillMs! - 1000)).toBeLessThanOrEqual(TIMEOUT_TOLERANCE_MS);
+      expect([long!.outcome, long!.exitCode, long!.sigkillUs, long!.client?.outcome, long!.client?.status]).toEqual(["graceful", 0, null, "response", 200]);
+      // Shutdown waited for /slow (2 s from the request, which began before the stop) and no longer than -t.
+      expect(long!.shutdownMs!).toBeGreaterThan(0);
+      expect(long!.shutdownMs!).toBeLessThan(4000);
+      expect([short, long].map((t) => classifyAgainstS5(t!))).toEqual(["kill-at-timeout", "graceful-before-timeout"]);
+      expect(result.findings[0]).toMatchObject({ claim: "S5", verdict: "confirmed" });
+      await expectNothingLeft({ runIds: [basename(result.bundle)], docker: true });
+    }, 120_000);
+
+    it("a server without Notify (args after -- replace the cmd): SIGTERM meets Go's default action, nothing to wait for; S5 inconclusive, saying so", async () => {
+      const result = await run({ runtime: "docker", target: { kind: "image", image: tag, args: ["-graceful=false"] } }, [4]);
+      const [t] = result.trials.map(analyseStopTrial);
+      expect([t!.sigtermTakenBy, t!.shutdownBegin, t!.sigkillUs, t!.client?.outcome]).toEqual(["runtime-default", false, null, "reset"]);
+      // As PID 1 the re-raised SIGTERM is dropped and the runtime exits by itself: neither 0 nor 137.
+      expect(t!.exitCode).not.toBe(0);
+      expect(t!.exitCode).not.toBe(137);
+      expect(classifyAgainstS5(t!)).toBe("ended-without-shutdown");
+      expect(result.findings[0]!.verdict).toBe("inconclusive");
+      expect(result.findings[0]!.summary).toMatch(/never subscribed with signal\.Notify/);
+    }, 120_000);
+  });
+});
+
+describe("docker-stop-timeout --binary, stripped (namespace runtime)", async () => {
+  const missing = skipReason((await missingRuntime(createRuntime("namespace", launchers))) ?? missingKernel);
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    it("no symbols: the port is found on loopback, SIGKILL at -t 1 and 137 are measured, the Shutdown is unseen and S5 inconclusive with the reason", async () => {
+      const server = await stripProgram((await buildProbe("testhelpers/httpserver")).path, "httpserver");
+      const result = await run({ runtime: "namespace", target: { kind: "binary", path: server, args: ["-graceful", "-listen", "127.0.0.1:0"] } }, [1]);
+      const [t] = result.trials.map(analyseStopTrial);
+      expect([t!.outcome, t!.exitCode, t!.shutdownBegin, t!.client?.outcome]).toEqual(["killed", 137, null, "reset"]);
+      expect(Math.abs(t!.sigtermToSigkillMs! - 1000)).toBeLessThanOrEqual(TIMEOUT_TOLERANCE_MS);
+      expect(t!.unseen).toMatch(/no uprobe on os\/signal\.process/);
+      expect(classifyAgainstS5(t!)).toBe("unknown");
+      expect(result.findings[0]!.verdict).toBe("inconclusive");
+      expect(result.findings[0]!.summary).toMatch(/cannot be seen/);
+      await expectNothingLeft({ runIds: [basename(result.bundle)], docker: false });
+    }, 120_000);
+  });
+});
