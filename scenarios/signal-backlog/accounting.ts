@@ -2,6 +2,7 @@ import type { RecordRef, TrialEvidence } from "../../src/evidence/schemas.js";
 import type { KernelRecord } from "../../src/parse/kernel-records.js";
 import { describeGdbRecord } from "../../src/capture/gdb.js";
 import { readGoRuntime, splitSnapshots } from "../../src/evidence/go-runtime.js";
+import { programExec, uprobeCoverage } from "../shared/kernel-program.js";
 import { compact, containerPids, findEvent, observerRef } from "../shared/records.js";
 import type { BacklogRequest } from "./request.js";
 
@@ -17,6 +18,16 @@ import type { BacklogRequest } from "./request.js";
 //
 // The stages telescope, so sent = received + buffered + every loss above + unaccounted
 // exactly; nothing is inferred from a timeout.
+//
+// A user's program (--binary, --image) reports no receives: its signals are followed as
+// far as records go — to os/signal.process where its binary has Go's symbols (uprobes),
+// to the kernel's delivery otherwise (a stripped Go binary, a program that is not Go).
+
+/**
+ * How far a trial's signals are followed: into the channel (our probe's counts), to
+ * os/signal (a user's Go program with symbols), or to the kernel's delivery.
+ */
+export type BacklogView = "channel" | "os-signal" | "kernel";
 
 export const SIGNALS = { SIGUSR1: 10, SIGTERM: 15 } as const;
 const SI_USER = 0;
@@ -45,7 +56,11 @@ export interface StageCounts {
 }
 
 export interface Accounting {
-  /** Signals that did not reach the channel: sent − received − buffered. */
+  /** The last stage followed: what `reached` and `lost` are counted at. */
+  upTo: BacklogView;
+  /** Signals that reached it: received + buffered (channel), os/signal.process calls, or queued by the kernel. */
+  reached: number;
+  /** Signals that did not reach it: sent − reached. */
   lost: number;
   /** Under an init: coalesced at PID 1 before the init could forward them. */
   coalescedInit: number;
@@ -61,17 +76,18 @@ export interface Accounting {
   unaccounted: number;
 }
 
-/** Pure: the loss of one trial split into where it went; every lost signal lands in exactly one bucket. */
-export function accountLosses(c: StageCounts): Accounting {
+/** Pure: the loss of one trial, up to the stage `upTo`, split into where it went; every lost signal lands in exactly one bucket. */
+export function accountLosses(c: StageCounts, upTo: BacklogView = "channel"): Accounting {
   const coalescedInit = Math.min(c.coalescedAtInit, c.sent - c.generated);
   const notGenerated = c.sent - c.generated - coalescedInit;
   const coalescedKernel = c.coalesced;
   const otherResults = c.otherResults;
-  const coalescedRuntime = c.sigsendCalls - c.processCalls;
-  const dropped = c.processCalls - c.received - c.buffered;
-  const lost = c.sent - c.received - c.buffered;
+  const reached = upTo === "channel" ? c.received + c.buffered : upTo === "os-signal" ? c.processCalls : c.queued;
+  const coalescedRuntime = upTo === "kernel" ? 0 : c.sigsendCalls - c.processCalls;
+  const dropped = upTo === "channel" ? c.processCalls - c.received - c.buffered : 0;
+  const lost = c.sent - reached;
   const unaccounted = lost - coalescedInit - notGenerated - coalescedKernel - otherResults - coalescedRuntime - dropped;
-  return { lost, coalescedInit, notGenerated, coalescedKernel, otherResults, coalescedRuntime, dropped, unaccounted };
+  return { upTo, reached, lost, coalescedInit, notGenerated, coalescedKernel, otherResults, coalescedRuntime, dropped, unaccounted };
 }
 
 export interface BacklogTrial {
@@ -82,6 +98,12 @@ export interface BacklogTrial {
   reader: string;
   /** Whether the kernel observer ran: without it only sent and received are known. */
   kernel: boolean;
+  /** How far the signals are followed (see BacklogView). */
+  view: BacklogView;
+  /** A user's program, not our probe. */
+  userTarget: boolean;
+  /** Why a user's program is followed no further than the kernel: what its binary lacks. null otherwise. */
+  unseen: string | null;
   counts: StageCounts;
   accounting: Accounting | null;
   /** Lost events of the kernel's ring buffer: the kernel's counts are then lower bounds. */
@@ -148,8 +170,19 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
   const driver = findEvent(trial, "runtime", "driver");
   const sends = ((driver?.record.fields.sends as { sig: number; sendNs: string; sentNs: string; error?: string }[] | undefined) ?? []).filter((s) => s.sig === sig);
   const kernel = trial.records.kernel;
-  const programPid = findProgramPid(trial, kernel ?? []);
+  const target = (findEvent(trial, "runtime", "container")?.record.fields.target ?? {}) as { kind?: string; programPath?: string };
+  const userTarget = target.kind !== undefined && target.kind !== "probe";
+  const programPid = findProgramPid(trial, kernel ?? [], target.programPath ?? "/probe");
   const { pid1 } = containerPids(trial);
+  const coverage = uprobeCoverage(kernel ?? []);
+  const runtimeView = coverage.functions.has("runtime.sigsend") && coverage.functions.has("os/signal.process");
+  const view: BacklogView = !userTarget ? "channel" : runtimeView ? "os-signal" : "kernel";
+  const unseen =
+    view !== "kernel" || kernel === undefined
+      ? null
+      : trial.variant.go === "not-go"
+        ? "not a Go program: no signal.Notify, no runtime to follow signals into; the kernel's part only"
+        : `no runtime view (${coverage.note ?? "no uprobes on runtime.sigsend / os/signal.process"}): the kernel's part only`;
   const counts: StageCounts = {
     sent: sends.filter((s) => !s.error).length,
     sendErrors: sends.filter((s) => s.error).length,
@@ -205,7 +238,9 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     counts.buffered = typeof report.record.fields.buffered === "number" ? report.record.fields.buffered : 0;
     refs.counts = report.ref;
   }
-  const notify = findEvent(trial, "probe", "notify");
+  // A user's program says nothing: its Notify is the os/signal.Notify uprobe (entered, not returned).
+  const notifyHit = userTarget ? (kernel ?? []).findIndex((r) => r.kind === "uprobe" && r.fn === "os/signal.Notify" && r.tsUs !== null) : -1;
+  const notify = userTarget ? (notifyHit >= 0 ? { record: { tsUs: kernel![notifyHit]!.tsUs! }, ref: observerRef(trial, "kernel", notifyHit) } : null) : findEvent(trial, "probe", "notify");
   const receiving = findEvent(trial, "probe", "receiving");
   refs.notify = notify?.ref ?? null;
   refs.receiving = receiving?.ref ?? null;
@@ -237,15 +272,19 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
     cap: String(variant.cap ?? "?"),
     reader: String(variant.reader ?? "?"),
     kernel: kernel !== undefined,
+    view,
+    userTarget,
+    unseen,
     counts,
-    accounting: kernel !== undefined && report ? accountLosses(counts) : null,
+    accounting: kernel !== undefined && (report || userTarget) ? accountLosses(counts, view) : null,
     kernelLostEvents,
     windowUs: notify && receiving ? receiving.record.tsUs - notify.record.tsUs : null,
-    notifyCallUs: notify && notifyUprobeUs !== null ? notify.record.tsUs - notifyUprobeUs : null,
+    notifyCallUs: notify && notifyUprobeUs !== null && !userTarget ? notify.record.tsUs - notifyUprobeUs : null,
     firstSendAfterNotifyUs: notify && sendUs.length ? Math.min(...sendUs) - notify.record.tsUs : null,
     notifyAfterExecUs: notify ? notify.record.tsUs - trial.originUs : null,
     window,
-    early: sendUs.length > 0 && (notify === null || Math.min(...sendUs) < notify.record.tsUs),
+    // Without a runtime view a user's Notify is invisible: nothing says its sends were early.
+    early: sendUs.length > 0 && !(userTarget && view === "kernel") && (notify === null || Math.min(...sendUs) < notify.record.tsUs),
     sendSpanUs: sendUs.length ? Math.max(...sendUs) - Math.min(...sendUs) : null,
     checkpoint: checkpoint.value,
     exitCode: typeof exit?.record.fields.code === "number" ? exit.record.fields.code : null,
@@ -254,13 +293,11 @@ export function analyseBacklogTrial(trial: TrialEvidence): BacklogTrial {
   };
 }
 
-/** The program's host PID: the exec of /probe in the kernel's records (under an init it is the child's). */
-function findProgramPid(trial: TrialEvidence, kernel: readonly KernelRecord[]): number | null {
+/** The program's host PID: the exec of its path in the kernel's records (under an init it is the child's). */
+function findProgramPid(trial: TrialEvidence, kernel: readonly KernelRecord[], programPath: string): number | null {
   const checkpoint = findEvent(trial, "runtime", "checkpoint");
   if (typeof checkpoint?.record.fields.pid === "number") return checkpoint.record.fields.pid;
-  let pid: number | null = null;
-  for (const r of kernel) if (r.kind === "exec" && r.filename === "/probe") pid = r.execPid;
-  return pid;
+  return programExec(kernel, programPath)?.pid ?? null;
 }
 
 /**

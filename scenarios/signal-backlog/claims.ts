@@ -28,10 +28,12 @@ export function judgeBacklogClaims(variant: Variant, all: BacklogTrial[]): Findi
 const counted = (trials: BacklogTrial[]) => trials.filter((t) => t.accounting !== null);
 const pct = (n: number, d: number) => (d === 0 ? "n/a" : `${((100 * n) / d).toFixed(2)} %`);
 
+const STAGE: Record<BacklogTrial["view"], string> = { channel: "the channel", "os-signal": "os/signal", kernel: "the kernel's delivery" };
+
 /** One trial's fate of its signals in words: "200 sent → 198 reached the channel; 2 coalesced in the kernel". */
 export function describeFate(t: BacklogTrial): string {
   const a = t.accounting;
-  const reached = t.counts.received + t.counts.buffered;
+  const reached = a?.reached ?? t.counts.received + t.counts.buffered;
   if (!a) return `${t.counts.sent} sent → ${reached} reached the channel (no kernel records: losses not attributed)`;
   const parts = [
     a.coalescedInit && `${a.coalescedInit} coalesced at the init (PID 1) before it could forward them`,
@@ -42,7 +44,8 @@ export function describeFate(t: BacklogTrial): string {
     a.otherResults && `${a.otherResults} ignored/overflow`,
     a.unaccounted && `${a.unaccounted} unaccounted`,
   ].filter(Boolean);
-  return `${t.signal} ${loadName(t)}: ${t.counts.sent} sent → ${reached} reached the channel (${t.counts.received} received, ${t.counts.buffered} still buffered)${parts.length ? `; ${parts.join(", ")}` : ""}`;
+  const detail = a.upTo === "channel" ? ` (${t.counts.received} received, ${t.counts.buffered} still buffered)` : "";
+  return `${t.signal} ${loadName(t)}: ${t.counts.sent} sent → ${reached} reached ${STAGE[a.upTo]}${detail}${parts.length ? `; ${parts.join(", ")}` : ""}`;
 }
 
 export const loadName = (t: { load: "burst" | number }) => (t.load === "burst" ? "burst" : `${t.load}/s`);
@@ -52,14 +55,35 @@ const fateRefs = (t: BacklogTrial): RecordRef[] =>
 
 function judgeS3(variant: Variant, trials: BacklogTrial[]): Finding {
   const base = { claim: "S3", statement: BACKLOG_CLAIMS.S3.statement, variant };
-  const sigterm = trials.filter((t) => t.signal === "SIGTERM" && t.refs.counts !== null);
-  if (sigterm.length === 0) return { ...base, verdict: "inconclusive", summary: "no trial sent SIGTERM to a probe that reported its counts; run with --loads SIGTERM:1000", evidence: [] };
-  const losing = sigterm.filter((t) => t.counts.received + t.counts.buffered < t.counts.sent);
+  const sigterm = trials.filter((t) => t.signal === "SIGTERM" && (t.userTarget ? t.accounting !== null : t.refs.counts !== null));
+  if (sigterm.length === 0) {
+    const why = trials.some((t) => t.userTarget)
+      ? "no trial sent SIGTERM after the program's signal.Notify (the os/signal.Notify uprobe) with the kernel observer; run with --loads SIGTERM:1000 --observe kernel"
+      : "no trial sent SIGTERM to a probe that reported its counts; run with --loads SIGTERM:1000";
+    return { ...base, verdict: "inconclusive", summary: why, evidence: [] };
+  }
+  const reached = (t: BacklogTrial) => t.accounting?.reached ?? t.counts.received + t.counts.buffered;
+  const losing = sigterm.filter((t) => reached(t) < t.counts.sent);
   const sent = sigterm.reduce((n, t) => n + t.counts.sent, 0);
-  const lost = sigterm.reduce((n, t) => n + (t.counts.sent - t.counts.received - t.counts.buffered), 0);
+  const lost = sigterm.reduce((n, t) => n + (t.counts.sent - reached(t)), 0);
   const evidence = (losing.length ? losing : sigterm).flatMap(fateRefs);
+  const fates = sigterm.map(describeFate).join(" | ");
+  // A user's program without a runtime view: the kernel's delivery is not the program's Notify channel, and its Notify is unseen.
+  const blind = sigterm.find((t) => t.view === "kernel");
+  if (blind) return { ...base, verdict: "inconclusive", summary: `${blind.unseen ?? "no runtime view"}: ${fates}`, evidence, measurements: { sent, lost } };
+  const upTo = sigterm.some((t) => t.view === "os-signal") ? "os/signal" : "the channel";
+  if (losing.length === 0 && upTo === "os/signal") {
+    return {
+      ...base,
+      verdict: "inconclusive",
+      summary: `every one of ${sent} SIGTERM sent after Notify reached os/signal; whether its non-blocking send put each into the program's channel no record shows (our probe counts its receives): ${fates}`,
+      evidence,
+      measurements: { sent, lost },
+    };
+  }
   const verdict: Verdict = losing.length > 0 ? "refuted" : "confirmed";
-  const summary = `channel cap ${variant.cap}, reader ${variant.reader}: ${lost} of ${sent} SIGTERM sent after Notify did not reach the channel (${pct(lost, sent)}); ${sigterm.map(describeFate).join(" | ")}`;
+  const who = variant.cap === undefined ? "the program" : `channel cap ${variant.cap}, reader ${variant.reader}`;
+  const summary = `${who}: ${lost} of ${sent} SIGTERM sent after Notify did not reach ${upTo} (${pct(lost, sent)}); ${fates}`;
   return { ...base, verdict, summary, evidence, measurements: { sent, lost } };
 }
 
@@ -133,7 +157,7 @@ function judgeS8(variant: Variant, trials: BacklogTrial[]): Finding {
   const base = { claim: "S8", statement: BACKLOG_CLAIMS.S8.statement, variant };
   const f = s8Figures(trials);
   const atRate = f.byLoad.filter((l) => l.load !== "burst" && Number.parseInt(l.load) >= SEED.ratePerS);
-  const windowText = f.windowUs ? `Notify → first receive ${formatUs(f.windowUs.median)} (${formatUs(f.windowUs.min)}–${formatUs(f.windowUs.max)}, ${f.windowUs.n} trials) vs the seed's 8–12 µs` : `no first receive measured (reader ${variant.reader})`;
+  const windowText = f.windowUs ? `Notify → first receive ${formatUs(f.windowUs.median)} (${formatUs(f.windowUs.min)}–${formatUs(f.windowUs.max)}, ${f.windowUs.n} trials) vs the seed's 8–12 µs` : variant.reader === undefined ? "no first receive measured (a user's program reports none)" : `no first receive measured (reader ${variant.reader})`;
   const lossText = f.byLoad.map((l) => `${l.signal} ${l.load}: ${l.lost}/${l.sent} lost (${l.lossRate === null ? "n/a" : pct(l.lost, l.sent)} vs the seed's 0.70 % at 1000/s; kernel-coalesced ${l.coalescedKernel}, mask-coalesced ${l.coalescedRuntime}, dropped ${l.dropped}, unaccounted ${l.unaccounted})`).join("; ");
   const evidence = counted(trials).flatMap((t) => compact([t.refs.notify, t.refs.receiving, ...fateRefs(t)]));
   const measurements = {
@@ -149,10 +173,16 @@ function judgeS8(variant: Variant, trials: BacklogTrial[]): Finding {
   const w = inWindow.reduce((a, t) => ({ sent: a.sent + t.window!.sent, ignored: a.ignored + t.window!.ignored, coalesced: a.coalesced + t.window!.coalesced, reached: a.reached + t.window!.reachedOsSignal }), { sent: 0, ignored: 0, coalesced: 0, reached: 0 });
   const windowSends = inWindow.length ? `; inside the window ${w.sent} signals were sent: the kernel ignored ${w.ignored}, coalesced ${w.coalesced}, os/signal took ${w.reached} before the first receive` : "";
   const measured8 = { ...measurements, windowSent: inWindow.length ? w.sent : null, windowIgnored: inWindow.length ? w.ignored : null, windowReachedOsSignal: inWindow.length ? w.reached : null };
+  const followed = counted(trials).filter((t) => t.view !== "kernel");
+  if (counted(trials).length > 0 && followed.length === 0) {
+    const why = trials.find((t) => t.unseen !== null)?.unseen ?? "no runtime view";
+    return { ...base, verdict: "inconclusive", summary: `${why}: no Notify or receive to time a window from; ${lossText}`, evidence, measurements: measured8, details: { s8: f } };
+  }
   if (w.ignored > 0) return { ...base, verdict: "confirmed", summary: `the kernel dropped ${w.ignored} signals sent between Notify and the first receive${windowSends}; ${windowText}`, evidence, measurements: measured8, details: { s8: f } };
   if (atRate.length === 0) return { ...base, verdict: "inconclusive", summary: `${windowText}${windowSends}; no trial at ${SEED.ratePerS}/s or above with kernel records (--loads SIGTERM:1000)`, evidence, measurements: measured8, details: { s8: f } };
   const unaccounted = atRate.reduce((n, l) => n + l.unaccounted, 0);
   const verdict: Verdict = unaccounted > 0 ? "inconclusive" : "refuted";
   const lead = unaccounted > 0 ? `${unaccounted} signals at ${SEED.ratePerS}/s or above were lost without a recorded cause` : `every signal lost at ${SEED.ratePerS}/s or above has a recorded cause (none vanished in a window after Notify)`;
-  return { ...base, verdict, summary: `${lead}; ${windowText}${windowSends}; ${lossText}`, evidence, measurements: measured8, details: { s8: f } };
+  const tail = followed.some((t) => t.view === "os-signal") ? " (a user's program: followed as far as os/signal; its receives are not seen)" : "";
+  return { ...base, verdict, summary: `${lead}${tail}; ${windowText}${windowSends}; ${lossText}`, evidence, measurements: measured8, details: { s8: f } };
 }

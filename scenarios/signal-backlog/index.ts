@@ -67,10 +67,15 @@ export default defineScenario<BacklogRequest>({
   says where each lost signal went: coalesced in the kernel, coalesced in the runtime's
   sig.mask, dropped on a full channel, or unaccounted. A gdb checkpoint after the sends
   reads 'runtime.sig' and 'os/signal.handlers'.ref. The seed's §4.1 figures (window 8–12 µs,
-  0.7 % lost at 1000 SIGTERM/s) are printed beside what was measured.`,
+  0.7 % lost at 1000 SIGTERM/s) are printed beside what was measured.
+  With --binary or --image, your program (no --cap/--reader/--window: they configure the
+  probe): its Notify is the os/signal.Notify uprobe, and its signals are followed as far as
+  records go — to os/signal.process where the binary has Go's symbols, to the kernel's
+  delivery otherwise; what happens after (its channel, its receives) it does not report, so
+  the verdicts say what they could not see. The trial ends with SIGKILL after the checkpoint.`,
   claims: [BACKLOG_CLAIMS.S3, BACKLOG_CLAIMS.S4, BACKLOG_CLAIMS.S8],
   probe: "sigbacklog",
-  targets: [],
+  targets: ["binary", "image"],
   inits: ["none", "tini", "dumb-init", "docker-init"],
   defaultInits: ["none"],
   observers: { supported: ["kernel", "gdb", "strace"], defaultSets: [["kernel", "gdb"]] },
@@ -146,7 +151,12 @@ async function checkpointAndEnd(ctx: TrialHookContext<BacklogRequest>): Promise<
     await ctx.note("checkpoint", { pid, problem, log: "gdb.log" });
   }
   await ctx.note("host-load", { loadavg: await loadavg() });
-  await ctx.container.signal("SIGUSR2");
+  if (ctx.target.kind === "probe") await ctx.container.signal("SIGUSR2");
+  else {
+    // A user's program has no report-and-exit signal of ours: what it did is in the records already.
+    await ctx.note("end", { signal: "SIGKILL", reason: "a user's program: the sends and the checkpoint are done" });
+    await ctx.container.signal("SIGKILL");
+  }
 }
 
 /** The host's load when the trial ran: on a shared machine it explains slow signal takes (kernel coalescing). */

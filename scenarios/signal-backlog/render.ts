@@ -14,16 +14,17 @@ export function measured(t: BacklogTrial): Record<string, number | null> {
     generated: t.kernel ? t.counts.generated : null,
     coalesced: t.kernel ? t.counts.coalesced : null,
     sigsendCalls: t.kernel ? t.counts.sigsendCalls : null,
-    received: t.counts.received,
-    dropped: a ? a.dropped : null,
+    received: t.view === "channel" ? t.counts.received : null,
+    dropped: a && a.upTo === "channel" ? a.dropped : null,
     // Beyond the contract's six: the rest of the chain.
-    buffered: t.counts.buffered,
+    buffered: t.view === "channel" ? t.counts.buffered : null,
     queued: t.kernel ? t.counts.queued : null,
     kernelDeliveries: t.kernel ? t.counts.kernelDeliveries : null,
     sighandlerCalls: t.kernel ? t.counts.sighandlerCalls : null,
     processCalls: t.kernel ? t.counts.processCalls : null,
     coalescedRuntime: a ? a.coalescedRuntime : null,
-    lost: t.counts.sent - t.counts.received - t.counts.buffered,
+    lost: a ? a.lost : t.counts.sent - t.counts.received - t.counts.buffered,
+    reached: a ? a.reached : null,
     unaccounted: a ? a.unaccounted + a.notGenerated + a.otherResults : null,
     windowUs: t.windowUs,
     windowSent: t.window?.sent ?? null,
@@ -40,7 +41,14 @@ export const render: ScenarioRender = {
     const t = analyseBacklogTrial(trial);
     const c = t.counts;
     const k = t.kernel ? ` gen ${c.generated} (pending ${c.coalesced}) sigsend ${c.sigsendCalls} process ${c.processCalls}` : "";
-    return `${t.early ? "[sent before Notify] " : ""}cap ${t.cap.padStart(2)} ${t.reader.padEnd(4)} ${t.signal} ${loadName(t).padEnd(7)} sent ${c.sent}${k} → received ${c.received} buffered ${c.buffered}${t.accounting ? ` dropped ${t.accounting.dropped}${t.accounting.unaccounted ? ` unaccounted ${t.accounting.unaccounted}` : ""}` : ""}`;
+    const who = t.userTarget ? "program" : `cap ${t.cap.padStart(2)} ${t.reader.padEnd(4)}`;
+    const end =
+      t.view === "channel"
+        ? ` → received ${c.received} buffered ${c.buffered}${t.accounting ? ` dropped ${t.accounting.dropped}` : ""}`
+        : t.accounting
+          ? ` → reached ${t.view === "os-signal" ? "os/signal" : "the kernel's delivery"} ${t.accounting.reached}`
+          : "";
+    return `${t.early ? "[sent before Notify] " : ""}${who} ${t.signal} ${loadName(t).padEnd(7)} sent ${c.sent}${k}${end}${t.accounting?.unaccounted ? ` unaccounted ${t.accounting.unaccounted}` : ""}`;
   },
 
   variantSummary(_variant: Variant, trials: TrialEvidence[]) {
@@ -63,6 +71,8 @@ export const render: ScenarioRender = {
       cap: t.cap,
       reader: t.reader,
       measured: measured(t),
+      view: t.view,
+      unseen: t.unseen,
       accounting: t.accounting,
       checkpoint: t.checkpoint,
       firstSendAfterNotifyUs: t.firstSendAfterNotifyUs,

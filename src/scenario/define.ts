@@ -34,6 +34,12 @@ export interface AxisSpec {
   values: readonly string[];
   /** The values a run crosses when the flag is not given. */
   defaults: readonly string[];
+  /**
+   * Which of the user's own targets the axis applies to (e.g. a TZ value, given to any
+   * program); absent: it configures our probe or its image only, and a `--binary` or
+   * `--image` run neither crosses it nor accepts its flag.
+   */
+  targets?: readonly ("binary" | "image")[];
 }
 
 /** An axis named in camelCase (tzAt) is the kebab-case flag --tz-at; commander maps it back. */

@@ -83,7 +83,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       ? probes.map((p) => ({ target: probeTarget(p!.path), go: p!.goVersion }))
       : [await (choice.kind === "binary" ? binaryTarget(choice.path, choice.args) : imageTarget(runtime, choice.image, choice.args)).then((target) => ({ target, go: target.go ?? "unknown" }))];
 
-  const axes = crossAxes(scenario, options.axes ?? {});
+  const axes = crossAxes(scenario, options.axes ?? {}, choice.kind);
   const planned = targets.flatMap(({ target, go }, i) =>
     options.inits.flatMap((init) => axes.map((values) => ({ variant: { runtime: options.runtime, init, go, ...values } as Variant, target, toolchain: options.go[i], probePath: probes[i]?.path ?? "" }))),
   );
@@ -95,7 +95,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     inits: options.inits,
     go: goVersions,
     target: { kind: choice.kind, label: targets[0]!.target.label, shellForm: targets[0]!.target.shellForm, args: choice.kind === "probe" ? undefined : choice.args },
-    axes: Object.fromEntries(Object.keys(scenario.axes).map((name) => [name, options.axes?.[name] ?? scenario.axes[name]!.defaults])),
+    axes: Object.fromEntries(
+      Object.entries(scenario.axes)
+        .filter(([, axis]) => choice.kind === "probe" || axis.targets?.includes(choice.kind))
+        .map(([name, axis]) => [name, options.axes?.[name] ?? axis.defaults]),
+    ),
     trials: options.sweep.trials,
     observe: options.sweep.observerSets.map(observerSetKey),
     options: options.sweep.options,
@@ -179,10 +183,17 @@ async function ownProbe(
   return { variant, target: probeTarget(path, libs) };
 }
 
-/** Every combination of the scenario's axes, in declaration order; one empty combination when it has none. */
-function crossAxes(scenario: Scenario, chosen: Record<string, string[]>): Record<string, string>[] {
+/**
+ * Every combination of the scenario's axes that apply to the target, in declaration order;
+ * one empty combination when none does.
+ */
+function crossAxes(scenario: Scenario, chosen: Record<string, string[]>, target: TargetChoice["kind"]): Record<string, string>[] {
   let combos: Record<string, string>[] = [{}];
   for (const [name, axis] of Object.entries(scenario.axes)) {
+    if (target !== "probe" && !axis.targets?.includes(target)) {
+      if (chosen[name] !== undefined) throw new HarnessError("USAGE", `--${axisFlag(name)} configures ${scenario.name}'s own probe; a --${target} target brings its own`);
+      continue;
+    }
     const values = chosen[name] ?? axis.defaults;
     const bad = values.filter((v) => !axis.values.includes(v));
     if (bad.length) throw new HarnessError("USAGE", `--${axisFlag(name)} takes ${axis.values.join(", ")}; got ${bad.join(", ")}`);

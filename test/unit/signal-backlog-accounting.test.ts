@@ -26,9 +26,19 @@ describe("accountLosses", () => {
   });
 });
 
+describe("accountLosses for a user's program, followed as far as the records go", () => {
+  const c = counts({ sent: 100, generated: 100, queued: 10, coalesced: 90, sigsendCalls: 10, processCalls: 7 });
+  it("to os/signal: reached = process calls, mask coalescing counted, no channel stage", () => {
+    expect(accountLosses(c, "os-signal")).toMatchObject({ upTo: "os-signal", reached: 7, lost: 93, coalescedKernel: 90, coalescedRuntime: 3, dropped: 0, unaccounted: 0 });
+  });
+  it("to the kernel's delivery: reached = queued, nothing attributed past the kernel", () => {
+    expect(accountLosses(counts({ sent: 100, generated: 100, queued: 10, coalesced: 90 }), "kernel")).toMatchObject({ upTo: "kernel", reached: 10, lost: 90, coalescedRuntime: 0, dropped: 0, unaccounted: 0 });
+  });
+});
+
 function trial(over: Partial<BacklogTrial> & { counts: StageCounts }): BacklogTrial {
   return {
-    trial: "t001", signal: "SIGTERM", load: 1000, cap: "1", reader: "fast", kernel: true, kernelLostEvents: 0,
+    trial: "t001", signal: "SIGTERM", load: 1000, cap: "1", reader: "fast", kernel: true, view: "channel", userTarget: false, unseen: null, kernelLostEvents: 0,
     accounting: accountLosses(over.counts), windowUs: 100, notifyCallUs: 20, firstSendAfterNotifyUs: 45_000, notifyAfterExecUs: 3000, early: false, window: null, sendSpanUs: 199_000,
     checkpoint: null, exitCode: 0, loadavg: null,
     refs: { driver: null, notify: null, receiving: null, counts: { trial: "t001", source: "probe", index: 3, text: "counts" }, firstCoalesced: null, firstGenerate: null, firstSigsend: null, firstProcess: null, checkpoint: [] },
