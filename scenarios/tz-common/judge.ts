@@ -19,7 +19,7 @@ export function judgeClaim(claim: Claim, variant: Variant, observations: TzObser
     return {
       ...base,
       verdict: "inconclusive",
-      summary: `the probe could not start (${o.failure ?? "no output"}): this variant says nothing about the claim; fix the image`,
+      summary: `the ${o.userTarget ? "program" : "probe"} could not start (${o.failure ?? "no output"}): this variant says nothing about the claim; fix the image`,
       evidence: compact([o.refs.exit, ...startFailureRefs(o)]),
       details: { notStarted: true, failure: o.failure },
     };
@@ -50,7 +50,8 @@ export const before = (accesses: FileAccess[], tsUs: number | null): FileAccess[
 /** The probe event's timestamp (µs), by the ref key observeTrial gave it. */
 export function eventUs(o: TzObservation, key: string): number | null {
   const ref = o.refs[key];
-  const r = ref ? o.trial.records.probe[ref.index] : undefined;
+  // A user's program has no reports: its refs point at gdb's records, which carry no clock.
+  const r = ref?.source === "probe" ? o.trial.records.probe[ref.index] : undefined;
   return r && r.kind === "probe" ? r.tsUs : null;
 }
 

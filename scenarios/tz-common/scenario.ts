@@ -1,9 +1,8 @@
-import type { ObserverName } from "../../src/capture/observer.js";
 import type { FileAccess } from "../../src/evidence/file-access.js";
 import type { Finding, TrialRequest, Variant } from "../../src/evidence/schemas.js";
 import { defineScenario, type AxisSpec, type Claim, type Scenario } from "../../src/scenario/define.js";
 import { tzTarget, type TargetOptions } from "./axes.js";
-import { observeTrial, type TzObservation } from "./observe.js";
+import { mergeTargetObservations, observeTrial, type TzObservation } from "./observe.js";
 import { makeRender } from "./render.js";
 
 // The shape every time-zone and locale scenario shares: the tz probe, run once per variant
@@ -21,7 +20,11 @@ export interface TzScenarioSpec {
   opens: "tz" | "locale";
   judge(variant: Variant, observations: TzObservation[]): Finding[];
   /** Observers other than strace (gdb stops the program; it cannot share ptrace with strace). */
-  observers?: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  observers?: Scenario<TrialRequest>["observers"];
+  /** The user's own programs it runs (`--binary`, `--image`): only axes marked for targets apply to them. */
+  targets?: Scenario<TrialRequest>["targets"];
+  /** Before the release (gdb attached to follow the program from its first instruction). */
+  beforeRelease?: Scenario<TrialRequest>["beforeRelease"];
   /** What the trial does while the program runs (gdb checkpoints). */
   afterSends?: Scenario<TrialRequest>["afterSends"];
 }
@@ -37,8 +40,8 @@ export function defineTzScenario(spec: TzScenarioSpec): Scenario<TrialRequest> {
     help: spec.help,
     claims: spec.claims,
     probe: "tz",
-    // The judges read the tz probe's own reports; another program has none.
-    targets: [],
+    // The judges read the tz probe's own reports; a scenario that runs other programs reads them from strace and gdb.
+    targets: spec.targets ?? [],
     // The question is what one process reads; an init would only add a second one.
     inits: ["none"],
     defaultInits: ["none"],
@@ -49,6 +52,7 @@ export function defineTzScenario(spec: TzScenarioSpec): Scenario<TrialRequest> {
     target: (variant) => tzTarget(variant, spec.target),
     sends: () => [],
     settleMs: () => SETTLE_MS,
+    beforeRelease: spec.beforeRelease,
     afterSends: spec.afterSends,
     async sweep(ctx) {
       for (const observers of ctx.sweep.observerSets) {
@@ -56,6 +60,6 @@ export function defineTzScenario(spec: TzScenarioSpec): Scenario<TrialRequest> {
       }
     },
     render: makeRender(opens),
-    analyse: (variant, trials) => spec.judge(variant, trials.map(observeTrial)),
+    analyse: (variant, trials) => spec.judge(variant, mergeTargetObservations(trials.map(observeTrial))),
   });
 }

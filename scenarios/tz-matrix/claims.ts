@@ -1,4 +1,4 @@
-import type { Finding, Variant } from "../../src/evidence/schemas.js";
+import type { Finding, RecordRef, Variant } from "../../src/evidence/schemas.js";
 import type { Claim } from "../../src/scenario/define.js";
 import { before, eventUs, hours, judgeClaim, refsOf, compact } from "../tz-common/judge.js";
 import type { TzObservation } from "../tz-common/observe.js";
@@ -19,7 +19,20 @@ function goOpensAtFirstUse(o: TzObservation) {
   return before(o.tzAccesses.filter((a) => a.op === "open" && a.by === "go"), eventUs(o, "local"));
 }
 
+/** Why a user's program says nothing about a claim on Go's time package; null when it can be judged. */
+function programUnjudged(o: TzObservation, needsZone: boolean): { verdict: "inconclusive"; summary: string; evidence: RecordRef[] } | null {
+  if (!o.userTarget) return null;
+  const opened = o.tzAccesses.filter((a) => a.op === "open");
+  const opens = opened.length ? opened.map((a) => `${a.path} ${a.errno ?? "ok"} [${a.by}]`).join(", ") : "no zone file";
+  const evidence = compact([o.refs.local, o.refs.exit, ...refsOf(o, opened)]);
+  if (!o.goProgram) return { verdict: "inconclusive", summary: `not a Go program: the claim is about Go's time package; it opened ${opens}`, evidence };
+  if (o.local === null && (needsZone || opened.length === 0)) return { verdict: "inconclusive", summary: `${o.zoneUnseen ?? "the zone it uses is unseen"}; it opened ${opens}`, evidence };
+  return null;
+}
+
 function judgeT1(_v: Variant, o: TzObservation) {
+  const unjudged = programUnjudged(o, o.tzSeen === "");
+  if (unjudged) return unjudged;
   const localUs = eventUs(o, "local");
   const goOpens = goOpensAtFirstUse(o);
   const libcEarly = before(o.tzAccesses.filter((a) => a.by === "libc"), localUs);
@@ -42,7 +55,7 @@ function judgeT1(_v: Variant, o: TzObservation) {
   // (a POSIX rule such as CST-8, a typo) becomes UTC without an error.
   const silent = tz !== null && tz !== "" && tz !== "UTC" && o.local?.name === "UTC" ? `; TZ=${tz} loaded no zone, so Local fell back to UTC silently` : "";
   const summary =
-    `${rule}; it opened ${goOpens.length ? goOpens.map((a) => `${a.path} ${a.errno ?? "ok"}`).join(", ") : "no zone file"} and reported Local=${showZone(o.local)}${silent}` +
+    `${rule}; it opened ${goOpens.length ? goOpens.map((a) => `${a.path} ${a.errno ?? "ok"}`).join(", ") : "no zone file"} and ${o.userTarget ? "gdb read" : "reported"} Local=${showZone(o.local)}${silent}` +
     `; libc opened ${libcEarly.length} zone file(s) before that` +
     (goOpens.length ? `; ${slashes} of Go's ${goOpens.length} open(s) had a double slash${slashes < goOpens.length ? ` (not: ${goOpens.filter((a) => !a.path.includes("//")).map((a) => a.path).join(", ")})` : ""}` : "");
   return {
@@ -60,6 +73,8 @@ const usableLocaltime = (o: TzObservation): boolean => {
 };
 
 function judgeT2(_v: Variant, o: TzObservation) {
+  const unjudged = o.tzSeen === null ? programUnjudged(o, true) : null;
+  if (unjudged) return unjudged;
   const seen = o.localtimeSeen;
   const what = seen ? (seen.error ? `absent (${String(seen.error)})` : `${String(seen.type)}${seen.link ? ` → ${String(seen.link)}` : ""}${seen.targetError ? ` (${String(seen.targetError)})` : ""}`) : "not described";
   if (o.tzSeen !== null || !usableLocaltime(o)) {
@@ -75,7 +90,7 @@ function judgeT2(_v: Variant, o: TzObservation) {
   return {
     verdict: sawIt ? ("refuted" as const) : ("confirmed" as const),
     summary: sawIt
-      ? `Go (${who}) read /etc/localtime (${what}) with its own open (${read.map((a) => `${a.flags.join("|") || "no flags"}, by ${a.by}`).join("; ")}) and reports Local ${o.local!.abbrev} ${hours(o.local!.offsetS)}`
+      ? `${o.userTarget ? "the program" : "Go"} (${who}) read /etc/localtime (${what}) with its own open (${read.map((a) => `${a.flags.join("|") || "no flags"}, by ${a.by}`).join("; ")}) and reports Local ${o.local!.abbrev} ${hours(o.local!.offsetS)}`
       : `Go (${who}) did not take its zone from /etc/localtime (${what}): Local=${showZone(o.local)}`,
     evidence: compact([o.refs.localtimeSeen, o.refs.local, ...refsOf(o, read)]),
   };

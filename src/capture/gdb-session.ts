@@ -57,6 +57,11 @@ export interface GdbSession {
   continueUntilBreakpoint(location: string, options?: CommandOptions): Promise<ContinueOutcome>;
   /** Lets the target run (`continue`) without waiting for a stop; interrupt() or detach() ends the run. */
   resume(options?: CommandOptions): Promise<void>;
+  /**
+   * After resume(): waits (bounded) until the target stops by itself — a breakpoint or
+   * catchpoint set before, a signal, its exit — or interrupts it once timeoutMs is over.
+   */
+  waitForStop(options?: CommandOptions): Promise<ContinueOutcome>;
   /** Ctrl-C: stops a running target (after resume()) and returns what gdb said since; "" when it is stopped already. */
   interrupt(options?: CommandOptions): Promise<string>;
   /** Detaches, leaving the target running, and ends gdb. Idempotent; never throws. */
@@ -183,6 +188,11 @@ class PtyGdbSession implements GdbSession {
     this.requireReady("continue");
     this.send("continue\n");
     this.busy = true;
+    return this.waitForStop(options);
+  }
+
+  async waitForStop(options: CommandOptions = {}): Promise<ContinueOutcome> {
+    if (!this.busy) throw new HarnessError("USAGE", `gdb for PID ${this.pid} is not running the target: resume() first`);
     const stopped = await this.waitFor(() => this.atPrompt() || this.exited, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     if (stopped) {
       this.busy = false;

@@ -95,6 +95,8 @@ export interface TargetInfo {
   programName: string;
   /** PID 1 is a shell (`sh -c …`), not the program. */
   shellForm: boolean;
+  /** The environment an image gives its program (KEY=VALUE, as the engine stores it); empty for the probe and a binary. */
+  env: string[];
 }
 
 export interface SweepContext<Req extends TrialRequest> {
@@ -147,7 +149,12 @@ export interface Scenario<Req extends TrialRequest = TrialRequest> {
   targets: ("binary" | "image")[];
   inits: InitKind[];
   defaultInits: InitKind[];
-  observers: { supported: ObserverName[]; defaultSets: ObserverName[][] };
+  /**
+   * targetSets: the default sets for a user's program (`--binary`, `--image`), which reports
+   * nothing itself, when they differ from the probe's (e.g. strace for its opens and gdb
+   * for its runtime state, which cannot share ptrace in one trial).
+   */
+  observers: { supported: ObserverName[]; defaultSets: ObserverName[][]; targetSets?: ObserverName[][] };
   /** Variant axes of this scenario only, by name (the flag is --<name>). */
   axes: Record<string, AxisSpec>;
   /** Options of this scenario only, keyed by their name in SweepOptions.options. */

@@ -36,6 +36,8 @@ export interface ResolvedTarget {
   programName: string;
   /** A shell-form entrypoint (`/bin/sh -c …`): PID 1 is a shell, not the program. */
   shellForm: boolean;
+  /** The image's own environment (KEY=VALUE); empty for the probe and a binary, which get only the scenario's. */
+  env: string[];
   /** A user's program: the Go release it was built with (its build info), `not-go`, or `unknown` (inside an image). Our probes say theirs when built. */
   go?: string;
 }
@@ -57,6 +59,7 @@ export function probeTarget(probeHostPath: string, libraries: ImageFile[] = []):
     searchPath: DEFAULT_PATH,
     programName: "probe",
     shellForm: false,
+    env: [],
   };
 }
 
@@ -82,6 +85,7 @@ export async function binaryTarget(hostPath: string, args: string[]): Promise<Re
     searchPath: DEFAULT_PATH,
     programName: basename(path).slice(0, 15),
     shellForm: false,
+    env: [],
     go: goVersionOf(bytes),
   };
 }
@@ -108,13 +112,14 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     searchPath: config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH,
     programName: basename(argv[0]!).slice(0, 15),
     shellForm: isShellForm(argv),
+    env: config.env,
     // The program sits inside the image; forensics audit reads its build info from there.
     go: "unknown",
   };
 }
 
 /** What scenarios and runtime.jsonl see of a target. */
-export const targetInfo = ({ kind, label, programPath, programName, shellForm }: ResolvedTarget): TargetInfo => ({ kind, label, programPath, programName, shellForm });
+export const targetInfo = ({ kind, label, programPath, programName, shellForm, env }: ResolvedTarget): TargetInfo => ({ kind, label, programPath, programName, shellForm, env });
 
 /** `sh -c …`, `/bin/sh -c …`, `/bin/bash -c …`: what Docker's shell form produces. */
 export const isShellForm = (argv: string[]): boolean => /(^|\/)(ba|da|a)?sh$/.test(argv[0] ?? "") && argv[1] === "-c";

@@ -100,7 +100,9 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     const gatePid = await container.gatePid();
     const target = targetInfo(ctx.target);
     const programHostPath = await locateProgram(ctx.target, gatePid);
-    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target });
+    // The image's environment stays out of the bundle (it may carry secrets); hooks see it.
+    const { env: _env, ...described } = target;
+    await note("container", { id: container.id, pid: container.pid(), gatePid, runtime: variant.runtime, init, target: described });
     for (const name of request.observers as ObserverName[]) {
       const attachment = await observerFor(name).attach({
         gatePid,

@@ -99,7 +99,8 @@ export function register(program: Command): void {
       const observe = flags.observe ?? (flags.strace ? STRACE_ALIAS[flags.strace] : undefined);
       let observerSets: ObserverName[][];
       try {
-        observerSets = observe === undefined ? scenario.observers.defaultSets : parseObserverSets(observe, scenario.observers.supported);
+        const defaults = target.kind !== "probe" ? (scenario.observers.targetSets ?? scenario.observers.defaultSets) : scenario.observers.defaultSets;
+        observerSets = observe === undefined ? defaults : parseObserverSets(observe, scenario.observers.supported);
       } catch (err) {
         throw new HarnessError("USAGE", `--observe: ${(err as Error).message}`);
       }
@@ -143,6 +144,7 @@ const EXAMPLES = `Examples:
   forensics run docker-stop-timeout --runtime docker --init none --image myapp:latest --path /slow --stop-timeouts 1,10
   forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
   forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
+  forensics run tz-matrix --runtime docker --image myapp:latest --tz unset,Asia/Shanghai,UTC
   forensics run tz-cgo-cache --tz-at image,early --go host,1.27.3
   forensics run locale-missing --lang C.UTF-8,zh_CN.UTF-8 --lc-all unset --locales none,C.utf8`;
 
