@@ -8,6 +8,7 @@ import Docker from "dockerode";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../cleanup.js";
 import { ensureImage } from "./docker-image.js";
+import { openImageFiles } from "./docker-image-files.js";
 import { waitForGate } from "./gate-wait.js";
 import { resolveImage, type ResolvedFile } from "./image.js";
 import { firstChild, isAlive } from "./procfs.js";
@@ -61,6 +62,18 @@ export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
       // The API gives a string for an entrypoint set in shell form by old builders.
       const entrypoint = typeof c.Entrypoint === "string" ? ["/bin/sh", "-c", c.Entrypoint] : (c.Entrypoint ?? []);
       return { id: info.Id, entrypoint, cmd: c.Cmd ?? [], env: c.Env ?? [], user: c.User ?? "", workingDir: c.WorkingDir ?? "" };
+    },
+    async readImageFile(ref, paths) {
+      const files = await openImageFiles(ref, docker);
+      try {
+        for (const path of paths) {
+          const bytes = await files.read(path);
+          if (bytes !== null) return { path, bytes };
+        }
+        return null;
+      } finally {
+        await files.close();
+      }
     },
     async create(spec) {
       const image = await resolveImage(spec.image);

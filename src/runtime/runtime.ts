@@ -121,6 +121,8 @@ export interface Runtime {
   create(spec: ContainerSpec): Promise<Container>;
   /** The config of an image the engine has; throws BAD_INPUT naming the image when it has none (docker only). */
   inspectImage?(ref: string): Promise<EngineImageConfig>;
+  /** The first of `paths` that is a regular file in the image (links followed), read without running it; null when none is (docker only). */
+  readImageFile?(ref: string, paths: string[]): Promise<{ path: string; bytes: Buffer } | null>;
   /**
    * Removes what dead harnesses left in this runtime (containers, processes), never a live
    * one's; returns what it removed, described. Shared debris (run dirs, tracefs) is

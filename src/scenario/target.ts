@@ -1,6 +1,6 @@
 import { constants } from "node:fs";
 import { access, readFile, stat } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { basename, posix, resolve } from "node:path";
 import { HarnessError } from "../errors.js";
 import { EM_AARCH64, EM_X86_64, parseElfHeader } from "../probe/elf.js";
 import { readGoBuildInfo } from "../probe/go-buildinfo.js";
@@ -102,6 +102,7 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
   const config = await runtime.inspectImage(image);
   const argv = [...config.entrypoint, ...(args.length > 0 ? args : config.cmd)];
   if (argv.length === 0) throw new HarnessError("BAD_INPUT", `image ${image} has neither an entrypoint nor a cmd: name the program after --`);
+  const searchPath = config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   return {
     kind: "image",
     label: image,
@@ -109,13 +110,31 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     engineImage: config.id,
     argv: () => argv,
     programPath: argv[0]!,
-    searchPath: config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH,
+    searchPath,
     programName: basename(argv[0]!).slice(0, 15),
     shellForm: isShellForm(argv),
     env: config.env,
-    // The program sits inside the image; forensics audit reads its build info from there.
-    go: "unknown",
+    go: await imageGoVersion(runtime, config.id, argv, searchPath, config.workingDir),
   };
+}
+
+/**
+ * The Go release the image's program was built with, read from the image's file without
+ * running it (as `forensics audit` does); for a shell-form entrypoint, the program its
+ * command starts. `unknown` when the file is not found there.
+ */
+async function imageGoVersion(runtime: Runtime, image: string, argv: string[], searchPath: string, workingDir: string): Promise<string> {
+  const program = isShellForm(argv) ? (argv[2] ?? "").trim().split(/\s+/).find((word) => word !== "exec") : argv[0];
+  if (!program || !runtime.readImageFile) return "unknown";
+  const found = await runtime.readImageFile(image, candidatePaths(program, searchPath, workingDir || "/"));
+  return found === null ? "unknown" : goVersionOf(found.bytes);
+}
+
+/** Where the engine's exec finds a command: an absolute path, a path from the working directory, or each PATH entry. */
+function candidatePaths(command: string, searchPath: string, workingDir: string): string[] {
+  if (command.startsWith("/")) return [posix.normalize(command)];
+  if (command.includes("/")) return [posix.join(workingDir, command)];
+  return searchPath.split(":").filter((dir) => dir.startsWith("/")).map((dir) => posix.join(dir, command));
 }
 
 /** What scenarios and runtime.jsonl see of a target. */

@@ -62,6 +62,8 @@ describe("docker-stop-timeout --image (docker runtime)", async () => {
 
     it("a graceful server: killed at -t 1 while its Shutdown (seen at os/signal.process) waits; at -t 4 it ends by itself; S5 confirmed", async () => {
       const result = await run({ runtime: "docker", target: { kind: "image", image: tag, args: [] } }, [1, 4]);
+      // The Go release comes from the program's build info, read from the image's file.
+      expect(result.variants[0]!.go).toMatch(/^go1\.\d+/);
       const [short, long] = result.trials.map(analyseStopTrial);
       for (const t of [short!, long!]) {
         expect([t.userTarget, t.timing, t.shutdownSource, t.sigtermTakenBy, t.shutdownBegin], t.trial).toEqual([true, "kernel", "kernel", "notify", true]);

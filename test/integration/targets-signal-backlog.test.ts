@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
+import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import signalBacklog from "../../scenarios/signal-backlog/index.js";
 import { analyseBacklogTrial, type BacklogTrial } from "../../scenarios/signal-backlog/accounting.js";
@@ -17,6 +18,8 @@ import { buildProbe } from "../../src/probe/build.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import type { ObserverName } from "../../src/capture/observer.js";
+import { buildConfiguredImage } from "../../src/runtime/docker-image.js";
+import { resolveImage } from "../../src/runtime/image.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import { expectNothingLeft } from "../support/leftovers.js";
 import { missingRuntime, skipReason } from "../support/prereq.js";
@@ -128,5 +131,35 @@ describe("signal-backlog --binary (namespace runtime)", async () => {
         }),
       ).rejects.toThrow(/--cap configures signal-backlog's own probe; a --binary target brings its own/);
     });
+  });
+});
+
+describe("signal-backlog --image (docker runtime)", async () => {
+  const missing = skipReason((await missingRuntime(createRuntime("docker", launchers))) ?? missingKernel);
+  describe.skipIf(missing !== null)(missing ?? "available", () => {
+    const docker = new Docker();
+    const tag = `forensics-test/nohandler:${process.pid}`;
+    afterAll(async () => {
+      await docker.getImage(tag).remove({ force: true }).catch(() => {});
+    });
+
+    it("a static C program's image: its build info says not Go; as PID 1 with SIG_DFL the kernel ignores every SIGTERM", async () => {
+      const image = await resolveImage({ files: [{ hostPath: await buildStaticC("nohandler"), path: "/usr/bin/nohandler" }] }, { requireGate: false });
+      await buildConfiguredImage(docker, image, tag, { entrypoint: ["nohandler"], env: { PATH: "/usr/bin" } });
+      const result = await runScenario({
+        scenario: signalBacklog,
+        runtime: "docker",
+        inits: ["none"],
+        go: [undefined],
+        target: { kind: "image", image: tag, args: [] },
+        sweep: { trials: 1, observerSets: [["kernel"]], options: { loads: [{ signal: "SIGTERM", load: 1000 }], count: 20 } },
+        outDir: out,
+      });
+      expect(result.variants[0]!.go).toBe("not-go");
+      const [t] = result.trials.map(analyseBacklogTrial);
+      expect([t!.view, t!.counts.generated, t!.counts.otherResults]).toEqual(["kernel", 20, 20]);
+      expect(finding(result, "S3")).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(/^not a Go program/) });
+      await expectNothingLeft({ runIds: [basename(result.bundle)], docker: true });
+    }, 120_000);
   });
 });

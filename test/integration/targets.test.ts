@@ -112,6 +112,8 @@ describe("sigterm-race --image (docker runtime)", async () => {
         const result = await run({ runtime: "docker", inits: ["none"], target: { kind: "image", image: shellTag, args: [] } });
         const json = sigtermRace.render.trialJson(result.trials[0]!);
         expect(json.pid1Shell).toBe(true);
+        // The Go release of the program the shell's command starts, not of the shell.
+        expect(result.variants[0]!.go).toMatch(/^go1\.\d+/);
         expect(result.trials.map((t) => sigtermRace.render.variantSummary(t.variant, [t]).join("\n")).join("")).toMatch(/PID 1 is a shell/);
         // BusyBox's sh -c replaces itself with the last command: the service handles SIGTERM itself.
         expect(analyseRaceTrial(result.trials[0]!).exitCode).toBe(0);
