@@ -114,20 +114,27 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     programName: basename(argv[0]!).slice(0, 15),
     shellForm: isShellForm(argv),
     env: config.env,
-    go: await imageGoVersion(runtime, config.id, argv, searchPath, config.workingDir),
+    go: await imageGoVersion(runtime, config.id, image, argv, searchPath, config.workingDir),
   };
 }
 
 /**
  * The Go release the image's program was built with, read from the image's file without
  * running it (as `forensics audit` does); for a shell-form entrypoint, the program its
- * command starts. `unknown` when the file is not found there.
+ * command starts (`unknown` when that is not found). An entrypoint that is not a file in
+ * the image cannot start: that is bad input, said before anything runs.
  */
-async function imageGoVersion(runtime: Runtime, image: string, argv: string[], searchPath: string, workingDir: string): Promise<string> {
-  const program = isShellForm(argv) ? (argv[2] ?? "").trim().split(/\s+/).find((word) => word !== "exec") : argv[0];
-  if (!program || !runtime.readImageFile) return "unknown";
-  const found = await runtime.readImageFile(image, candidatePaths(program, searchPath, workingDir || "/"));
-  return found === null ? "unknown" : goVersionOf(found.bytes);
+async function imageGoVersion(runtime: Runtime, image: string, label: string, argv: string[], searchPath: string, workingDir: string): Promise<string> {
+  if (!runtime.readImageFile) return "unknown";
+  const look = (command: string) => runtime.readImageFile!(image, candidatePaths(command, searchPath, workingDir || "/"));
+  const first = await look(argv[0]!);
+  if (first === null) {
+    throw new HarnessError("BAD_INPUT", `image ${label} cannot start: its ${argv[0]!.includes("/") ? "" : "PATH has no "}${argv[0]} ${argv[0]!.includes("/") ? "is not a file in the image" : `(PATH=${searchPath})`}`);
+  }
+  if (!isShellForm(argv)) return goVersionOf(first.bytes);
+  const command = (argv[2] ?? "").trim().split(/\s+/).find((word) => word !== "exec");
+  const program = command ? await look(command) : null;
+  return program === null ? "unknown" : goVersionOf(program.bytes);
 }
 
 /** Where the engine's exec finds a command: an absolute path, a path from the working directory, or each PATH entry. */

@@ -3,7 +3,7 @@
 // from an image built FROM scratch with its own entrypoint, cmd and a non-root USER on
 // the docker runtime. What the probe used to report (Notify) must come from the kernel
 // observer's uprobes; everything is computed from records and checked against the exit.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -19,7 +19,7 @@ import { resolveImage } from "../../src/runtime/image.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { runCleanups } from "../../src/cleanup.js";
 import { runScenario, type RunOptions } from "../../src/scenario/run.js";
-import { isShellForm } from "../../src/scenario/target.js";
+import { binaryTarget, isShellForm } from "../../src/scenario/target.js";
 import { expectNothingLeft } from "../support/leftovers.js";
 import { missingRuntime, skipReason } from "../support/prereq.js";
 
@@ -122,11 +122,41 @@ describe("sigterm-race --image (docker runtime)", async () => {
       }
     });
 
+    it("an image whose entrypoint is not in it cannot start: bad input, said before any bundle or container", async () => {
+      const brokenTag = `forensics-test/service-broken:${process.pid}`;
+      const service = (await buildProbe("testhelpers/service")).path;
+      const image = await resolveImage({ files: [{ hostPath: service, path: "/app/service" }] }, { requireGate: false });
+      await buildConfiguredImage(docker, image, brokenTag, { entrypoint: ["/app/missing"] });
+      try {
+        const before = await readdir(out);
+        const failure = await run({ runtime: "docker", inits: ["none"], target: { kind: "image", image: brokenTag, args: [] } }).then(
+          () => null,
+          (err: unknown) => err,
+        );
+        expect(isHarnessError(failure) && [failure.code, failure.message]).toEqual(["BAD_INPUT", `image ${brokenTag} cannot start: its /app/missing is not a file in the image`]);
+        expect(await readdir(out)).toEqual(before);
+        await expectNothingLeft({ pid: process.pid, docker: true });
+      } finally {
+        await docker.getImage(brokenTag).remove({ force: true }).catch(() => {});
+      }
+    });
+
     it("an image the engine does not have is one clear error", async () => {
       await expect(run({ runtime: "docker", inits: ["none"], target: { kind: "image", image: "forensics-test/absent:none", args: [] } })).rejects.toThrow(
         /image forensics-test\/absent:none is not in the local Docker engine/,
       );
     });
+  });
+});
+
+describe("--binary that is not an executable for this machine", () => {
+  it("an ELF for another machine is bad input, one line naming both", async () => {
+    const bytes = await readFile((await buildProbe("testhelpers/service")).path);
+    // e_machine (offset 18): x86-64 ↔ AArch64.
+    bytes.writeUInt16LE(process.arch === "arm64" ? 62 : 183, 18);
+    const foreign = join(out, "foreign-service");
+    await writeFile(foreign, bytes, { mode: 0o755 });
+    await expect(binaryTarget(foreign, [])).rejects.toThrow(new RegExp(`^--binary ${foreign}: built for ELF machine ${process.arch === "arm64" ? 62 : 183}, this host runs ${process.arch}$`));
   });
 });
 
