@@ -47,6 +47,8 @@ export interface StopTrial {
   unseen: string | null;
   /** A user's program (--binary, --image) rather than our probe. */
   userTarget: boolean;
+  /** PID 1 is a shell (a shell-form entrypoint): SIGTERM reaches the program only if the shell exec'd it or passes it on. */
+  pid1Shell: boolean;
   shutdownMs: number | null;
   /** How long the Shutdown still had to wait for the in-flight request when SIGTERM came, ms. */
   shutdownNeededMs: number | null;
@@ -71,7 +73,7 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
   const request = trial.request as StopRequest;
   const kernel = trial.records.kernel ?? [];
   const { pid1 } = containerPids(trial);
-  const target = (findEvent(trial, "runtime", "container")?.record.fields.target ?? {}) as { kind?: string; programPath?: string };
+  const target = (findEvent(trial, "runtime", "container")?.record.fields.target ?? {}) as { kind?: string; programPath?: string; shellForm?: boolean };
   const userTarget = target.kind !== undefined && target.kind !== "probe";
   const term = firstGenerate(kernel, SIGTERM, pid1);
   const kill = firstGenerate(kernel, SIGKILL, pid1);
@@ -124,6 +126,7 @@ export function analyseStopTrial(trial: TrialEvidence): StopTrial {
     sigtermTakenBy: shutdown.takenBy,
     unseen: shutdown.unseen,
     userTarget,
+    pid1Shell: target.shellForm === true,
     shutdownMs: shutdown.begin && shutdown.end ? Math.round((shutdown.end.us - shutdown.begin.us) / 100) / 10 : null,
     shutdownNeededMs: requestBegin && sigtermUs !== null && handlerMs !== null ? Math.round((requestBegin.record.tsUs + handlerMs * 1000 - sigtermUs) / 100) / 10 : null,
     exitCode,

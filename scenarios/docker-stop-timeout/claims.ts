@@ -22,6 +22,8 @@ export function classifyAgainstS5(t: StopTrial): S5Class {
   const timeoutMs = t.stopTimeoutS * 1000;
   if (t.outcome === "killed" && t.sigtermToSigkillMs !== null) {
     if (t.shutdownBegin === null) return "unknown";
+    // A shell as PID 1 that kept SIGTERM to itself: the program never had a Shutdown to finish.
+    if (t.pid1Shell && !t.shutdownBegin) return "unknown";
     return Math.abs(t.sigtermToSigkillMs - timeoutMs) <= TIMEOUT_TOLERANCE_MS && t.shutdownBegin ? "kill-at-timeout" : "contradicts";
   }
   if (t.outcome === "graceful") return t.shutdownMs !== null && t.shutdownMs <= timeoutMs + TIMEOUT_TOLERANCE_MS ? "graceful-before-timeout" : "contradicts";
@@ -68,6 +70,8 @@ export const describeShutdown = (t: StopTrial): string =>
 
 /** Why no trial decided: what the records lacked, or what the trials never tried. */
 function inconclusiveReason(rows: { t: StopTrial; c: S5Class }[]): string {
+  const shell = rows.find((r) => r.c === "unknown" && r.t.pid1Shell && r.t.shutdownBegin === false);
+  if (shell) return "PID 1 is a shell (a shell-form entrypoint) that did not pass SIGTERM on: the program never took it (no os/signal.process), and was SIGKILLed with the shell at the timeout; exec the program from the shell, or use the exec form";
   const unseen = rows.find((r) => r.c === "unknown" && r.t.unseen !== null);
   if (unseen) return unseen.t.unseen!;
   if (rows.length > 0 && rows.every((r) => r.c === "ended-without-shutdown")) {

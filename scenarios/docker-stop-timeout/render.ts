@@ -17,7 +17,11 @@ const line = (t: StopTrial) =>
 
 export const render: ScenarioRender = {
   trialLine: (trial: TrialEvidence) => line(analyseStopTrial(trial)),
-  variantSummary: (_variant: Variant, trials: TrialEvidence[]) => trials.map(analyseStopTrial).map((t) => `    ${line(t)} [${classifyAgainstS5(t)}]`),
+  variantSummary: (_variant: Variant, trials: TrialEvidence[]) => {
+    const rows = trials.map(analyseStopTrial);
+    const shell = rows.some((t) => t.pid1Shell) ? ["  PID 1 is a shell: the image's entrypoint is in shell form; docker stop's SIGTERM reaches the shell, which passes it on only if it exec'd the program"] : [];
+    return [...shell, ...rows.map((t) => `    ${line(t)} [${classifyAgainstS5(t)}]`)];
+  },
   trialJson(trial: TrialEvidence) {
     const t = analyseStopTrial(trial);
     return {
@@ -32,6 +36,7 @@ export const render: ScenarioRender = {
       shutdownSource: t.shutdownSource,
       sigtermTakenBy: t.sigtermTakenBy,
       unseen: t.unseen,
+      pid1Shell: t.pid1Shell,
       sigtermDeliveredTo: t.sigtermDeliveredTo,
       sigkillDeliveredTo: t.sigkillDeliveredTo,
       client: t.client,

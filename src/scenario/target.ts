@@ -36,6 +36,11 @@ export interface ResolvedTarget {
   programName: string;
   /** A shell-form entrypoint (`/bin/sh -c …`): PID 1 is a shell, not the program. */
   shellForm: boolean;
+  /**
+   * The binary observers look into (uprobes on Go's runtime): the program itself, or for a
+   * shell-form entrypoint the command its script starts (the shell has no Go runtime).
+   */
+  observedPath?: string;
   /** The image's own environment (KEY=VALUE); empty for the probe and a binary, which get only the scenario's. */
   env: string[];
   /** A user's program: the Go release it was built with (its build info), `not-go`, or `unknown` (inside an image). Our probes say theirs when built. */
@@ -101,6 +106,7 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
   if (!runtime.inspectImage) throw new HarnessError("USAGE", `--image runs an image of the Docker engine: add --runtime docker (or use --binary with the namespace runtime)`);
   const config = await runtime.inspectImage(image);
   const argv = [...config.entrypoint, ...(args.length > 0 ? args : config.cmd)];
+  const shellCommand = isShellForm(argv) ? shellProgram(argv) : undefined;
   if (argv.length === 0) throw new HarnessError("BAD_INPUT", `image ${image} has neither an entrypoint nor a cmd: name the program after --`);
   const searchPath = config.env.find((e) => e.startsWith("PATH="))?.slice(5) ?? DEFAULT_PATH;
   return {
@@ -113,6 +119,7 @@ export async function imageTarget(runtime: Runtime, image: string, args: string[
     searchPath,
     programName: basename(argv[0]!).slice(0, 15),
     shellForm: isShellForm(argv),
+    ...(shellCommand !== undefined ? { observedPath: shellCommand } : {}),
     env: config.env,
     go: await imageGoVersion(runtime, config.id, image, argv, searchPath, config.workingDir),
   };
@@ -132,10 +139,13 @@ async function imageGoVersion(runtime: Runtime, image: string, label: string, ar
     throw new HarnessError("BAD_INPUT", `image ${label} cannot start: its ${argv[0]!.includes("/") ? "" : "PATH has no "}${argv[0]} ${argv[0]!.includes("/") ? "is not a file in the image" : `(PATH=${searchPath})`}`);
   }
   if (!isShellForm(argv)) return goVersionOf(first.bytes);
-  const command = (argv[2] ?? "").trim().split(/\s+/).find((word) => word !== "exec");
+  const command = shellProgram(argv);
   const program = command ? await look(command) : null;
   return program === null ? "unknown" : goVersionOf(program.bytes);
 }
+
+/** The program a shell form's script starts: its first word (after `exec`); undefined for an empty script. */
+const shellProgram = (argv: string[]): string | undefined => (argv[2] ?? "").trim().split(/\s+/).find((word) => word !== "" && word !== "exec");
 
 /** Where the engine's exec finds a command: an absolute path, a path from the working directory, or each PATH entry. */
 function candidatePaths(command: string, searchPath: string, workingDir: string): string[] {
@@ -151,12 +161,13 @@ export const targetInfo = ({ kind, label, programPath, programName, shellForm, e
 export const isShellForm = (argv: string[]): boolean => /(^|\/)(ba|da|a)?sh$/.test(argv[0] ?? "") && argv[1] === "-c";
 
 /**
- * The host path of the program inside a running container, through its root
+ * The host path of the program (for a shell form: the one its script starts) inside a running container, through its root
  * (/proc/PID/root/…), as the gate's PATH lookup finds it; null when it is not there.
  */
 export async function locateProgram(target: ResolvedTarget, pid: number): Promise<string | null> {
   const root = `/proc/${pid}/root`;
-  const candidates = target.programPath.includes("/") ? [target.programPath] : target.searchPath.split(":").filter(Boolean).map((dir) => `${dir}/${target.programPath}`);
+  const path = target.observedPath ?? target.programPath;
+  const candidates = path.includes("/") ? [path] : target.searchPath.split(":").filter(Boolean).map((dir) => `${dir}/${path}`);
   for (const candidate of candidates) {
     const found = await stat(`${root}${candidate.startsWith("/") ? "" : "/"}${candidate}`).catch(() => null);
     if (found?.isFile()) return `${root}${candidate.startsWith("/") ? "" : "/"}${candidate}`;

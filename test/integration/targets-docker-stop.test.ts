@@ -80,6 +80,31 @@ describe("docker-stop-timeout --image (docker runtime)", async () => {
       await expectNothingLeft({ runIds: [basename(result.bundle)], docker: true });
     }, 120_000);
 
+    it("shell-form entrypoints: busybox sh execs a lone command (the server takes SIGTERM itself); with a second command it forks, keeps SIGTERM, and the server is SIGKILLed with it", async () => {
+      const server = (await buildProbe("testhelpers/httpserver")).path;
+      const image = await resolveImage({ files: [{ hostPath: server, path: "/app/server" }, { hostPath: "/bin/busybox", path: "/bin/sh" }] }, { requireGate: false });
+      const shells = { exec: `forensics-test/httpserver-sh-exec:${process.pid}`, fork: `forensics-test/httpserver-sh-fork:${process.pid}` };
+      await buildConfiguredImage(docker, image, shells.exec, { entrypoint: ["/bin/sh", "-c", "/app/server -graceful"] });
+      await buildConfiguredImage(docker, image, shells.fork, { entrypoint: ["/bin/sh", "-c", "/app/server -graceful; echo stopped"] });
+      try {
+        const exec = await run({ runtime: "docker", target: { kind: "image", image: shells.exec, args: [] } }, [1]);
+        // The uprobes sit on the program the script starts, not on the shell.
+        expect(exec.variants[0]!.go).toMatch(/^go1\.\d+/);
+        const [e] = exec.trials.map(analyseStopTrial);
+        expect([e!.pid1Shell, e!.sigtermTakenBy, e!.shutdownBegin, e!.outcome, e!.exitCode]).toEqual([true, "notify", true, "killed", 137]);
+        expect(exec.findings[0]!.verdict).toBe("confirmed");
+        expect(dockerStopTimeout.render.variantSummary(exec.variants[0]!, exec.trials).join("\n")).toMatch(/PID 1 is a shell/);
+
+        const fork = await run({ runtime: "docker", target: { kind: "image", image: shells.fork, args: [] } }, [1]);
+        const [f] = fork.trials.map(analyseStopTrial);
+        expect([f!.pid1Shell, f!.shutdownBegin, f!.outcome, f!.exitCode, f!.client?.outcome]).toEqual([true, false, "killed", 137, "reset"]);
+        expect(classifyAgainstS5(f!)).toBe("unknown");
+        expect(fork.findings[0]).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(/PID 1 is a shell .* did not pass SIGTERM on/) });
+      } finally {
+        for (const t of Object.values(shells)) await docker.getImage(t).remove({ force: true }).catch(() => {});
+      }
+    }, 120_000);
+
     it("a server without Notify (args after -- replace the cmd): SIGTERM meets Go's default action, nothing to wait for; S5 inconclusive, saying so", async () => {
       const result = await run({ runtime: "docker", target: { kind: "image", image: tag, args: ["-graceful=false"] } }, [4]);
       const [t] = result.trials.map(analyseStopTrial);

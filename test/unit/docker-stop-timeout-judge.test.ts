@@ -5,7 +5,7 @@ import { classifyAgainstS5, judgeS5 } from "../../scenarios/docker-stop-timeout/
 function trial(over: Partial<StopTrial>): StopTrial {
   return {
     trial: "t001", stopTimeoutS: 1, handlerMs: 2000, path: "/slow", sigtermUs: 1_000_000, sigkillUs: null, timing: "kernel", sigtermToSigkillMs: null,
-    sigtermDeliveredTo: [42], sigkillDeliveredTo: [], shutdownBegin: true, shutdownEnd: false, shutdownSource: "probe", sigtermTakenBy: "notify", unseen: null, userTarget: false, shutdownMs: null, shutdownNeededMs: 1900, exitCode: null, client: null, outcome: "other",
+    sigtermDeliveredTo: [42], sigkillDeliveredTo: [], shutdownBegin: true, shutdownEnd: false, shutdownSource: "probe", sigtermTakenBy: "notify", unseen: null, userTarget: false, pid1Shell: false, shutdownMs: null, shutdownNeededMs: 1900, exitCode: null, client: null, outcome: "other",
     refs: { sigterm: null, sigkill: null, sigtermDelivery: null, sigkillDelivery: null, stop: null, requestBegin: null, shutdownBegin: null, shutdownEnd: null, client: null, exit: null },
     ...over,
   };
@@ -23,6 +23,7 @@ describe("classifyAgainstS5", () => {
     ["a Shutdown longer than -t that was not killed", trial({ ...graceful, stopTimeoutS: 1 }), "contradicts"],
     ["no SIGTERM seen", trial({ sigtermUs: null }), "unknown"],
     ["a user's program killed at -t whose Shutdown no record shows", trial({ ...killed, userTarget: true, shutdownBegin: null, unseen: "no uprobe" }), "unknown"],
+    ["a shell as PID 1 that kept SIGTERM: killed at -t, the program never began a Shutdown", trial({ ...killed, userTarget: true, pid1Shell: true, shutdownBegin: false }), "unknown"],
     ["ended at SIGTERM by Go's default action", trial({ shutdownBegin: false, sigtermTakenBy: "runtime-default", exitCode: 2 }), "ended-without-shutdown"],
   ] as const)("%s", (_name, t, expected) => {
     expect(classifyAgainstS5(t)).toBe(expected);
