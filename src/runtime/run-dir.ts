@@ -83,8 +83,9 @@ export async function removeDeadRunDirs(): Promise<string[]> {
   for (const name of await readdir(root).catch((): string[] => [])) {
     const goTmp = name.startsWith(GO_TMP_PREFIX) ? /^(\d+)-/.exec(name.slice(GO_TMP_PREFIX.length)) : null;
     const text = goTmp ? goTmp[1]! : await readFile(join(root, name, OWNER_FILE), "utf8").catch(() => null);
-    // Only a staging dir lacks its owner file, and only for the instant before it is written.
-    if (text === null) continue;
+    // Only a staging dir lacks its owner file, or holds it still empty (writeFile creates,
+    // then writes): a concurrent harness between the two, whose PID would read as 0, dead.
+    if (text === null || (name.startsWith(".") && !/^\d+\n$/.test(text))) continue;
     const owner = Number(text);
     if (owner === process.pid || (await isAlive(owner))) continue;
     await rm(join(root, name), { recursive: true, force: true });
