@@ -43,7 +43,7 @@ export interface ResolvedTarget {
   observedPath?: string;
   /** The image's own environment (KEY=VALUE); empty for the probe and a binary, which get only the scenario's. */
   env: string[];
-  /** A user's program: the Go release it was built with (its build info), `not-go`, or `unknown` (inside an image). Our probes say theirs when built. */
+  /** A user's program: the Go release it was built with (its build info, read from the image for --image), `not-go`, or `unknown` (a shell form's script whose program is not found). Our probes say theirs when built. */
   go?: string;
 }
 
