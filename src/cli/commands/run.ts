@@ -141,7 +141,7 @@ const EXAMPLES = `Examples:
   forensics run signal-backlog --cap 1 --reader fast --window natural,held --loads SIGTERM:1000
   forensics run init-stack --runtime docker --init tini,docker-init --breakpoint runtime.sighandler
   forensics run docker-stop-timeout --runtime docker --stop-timeouts 1,10 --handler-ms 5000 --json | jq '.trials[].measured'
-  forensics run docker-stop-timeout --runtime docker --init none --image myapp:latest --path /slow --stop-timeouts 1,10
+  forensics run docker-stop-timeout --runtime docker --init none --image myapp:latest --port 8080 --path /slow --stop-timeouts 1,10
   forensics run tz-matrix --probe go,cgo-glibc,cgo-musl --tz unset,Asia/Shanghai,CST-8 --localtime absent,file,symlink --zoneinfo some
   forensics run tz-matrix --probe cgo-glibc --libs without-libc --json | jq '.matrix[].observed'
   forensics run tz-matrix --runtime docker --image myapp:latest --tz unset,Asia/Shanghai,UTC
