@@ -38,7 +38,9 @@ export function judgeS5(variant: Variant, trials: StopTrial[]): Finding {
   const graceful = rows.filter((r) => r.c === "graceful-before-timeout");
   const against = rows.filter((r) => r.c === "contradicts");
   const describe = (t: StopTrial) =>
-    `-t ${t.stopTimeoutS}: SIGTERM → ${t.sigkillUs === null ? "no SIGKILL" : `SIGKILL ${t.sigtermToSigkillMs} ms`}, shutdown ${describeShutdown(t)}, exit ${t.exitCode ?? "?"}, client ${t.client ? `${t.client.outcome}${t.client.status ? ` ${t.client.status}` : ""}${t.client.error ? ` (${t.client.error})` : ""}` : "?"}`;
+    t.sigtermUs === null
+      ? `-t ${t.stopTimeoutS}: never stopped (no SIGTERM seen), exit ${t.exitCode ?? "?"}`
+      : `-t ${t.stopTimeoutS}: SIGTERM → ${t.sigkillUs === null ? "no SIGKILL" : `SIGKILL ${t.sigtermToSigkillMs} ms`}, shutdown ${describeShutdown(t)}, exit ${t.exitCode ?? "?"}, client ${t.client ? `${t.client.outcome}${t.client.status ? ` ${t.client.status}` : ""}${t.client.error ? ` (${t.client.error})` : ""}` : "?"}`;
   const server = trials.some((t) => t.userTarget) ? "the program" : "the Go server";
   const summary = `${variant.init === "none" ? `${server} as PID 1` : `under ${variant.init}`}: ${trials.map(describe).join("; ")}`;
   const evidence = trials.flatMap(stopRefs);
