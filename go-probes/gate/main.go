@@ -18,12 +18,20 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strings"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"forensics/probes/internal/sigstate"
 )
+
+// The exec must come from the main thread: one from another thread makes the kernel
+// swap thread IDs inside execve (tracers see the leader vanish and "superseded by
+// execve"), and the mask reset below is per thread. Locked in init, the main goroutine
+// never leaves it; a lock taken in main could come after a move.
+func init() {
+	runtime.LockOSThread()
+}
 
 func main() {
 	if len(os.Args) < 4 || os.Args[2] != "--" {
@@ -31,9 +39,6 @@ func main() {
 		os.Exit(125)
 	}
 	fifo, argv := os.Args[1], os.Args[3:]
-
-	// The mask reset below is per thread; exec must happen on the same thread.
-	runtime.LockOSThread()
 
 	if err := mountProc(); err != nil {
 		fail(126, "gate: mount /proc: "+err.Error())

@@ -15,6 +15,28 @@ export async function isAlive(pid: number): Promise<boolean> {
   return state !== "Z" && state !== "X";
 }
 
+const STATES: Record<string, string> = { R: "running", S: "sleeping", D: "in uninterruptible wait", T: "stopped", t: "in a tracing stop", Z: "a zombie", X: "dead" };
+
+/**
+ * What each of pid's threads is doing, in one line: its state, its tracer and where the
+ * kernel parks it — what tells a hung exec (a thread left stopped, an exec waiting in
+ * de_thread for its tracer) from a program that is merely slow.
+ */
+export async function describeThreads(pid: number): Promise<string> {
+  const tids = await readdir(`/proc/${pid}/task`).catch((): string[] => []);
+  if (tids.length === 0) return `PID ${pid} is gone`;
+  const parts: string[] = [];
+  for (const tid of tids) {
+    const [stat, status, wchan] = await Promise.all([read(`/proc/${pid}/task/${tid}/stat`), read(`/proc/${pid}/task/${tid}/status`), read(`/proc/${pid}/task/${tid}/wchan`)]);
+    if (stat === null) continue;
+    const letter = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    const tracer = Number(/^TracerPid:\s*(\d+)/m.exec(status ?? "")?.[1] ?? 0);
+    const where = wchan && wchan !== "0" ? ` in ${wchan}` : "";
+    parts.push(`${tid} ${STATES[letter] ?? letter}${where}${tracer > 0 ? ` (traced by ${tracer})` : ""}`);
+  }
+  return `PID ${pid} threads: ${parts.join("; ")}`;
+}
+
 /** The first child of pid's main thread, or null (what the kernel lists in `children`). */
 export async function firstChild(pid: number): Promise<number | null> {
   const children = await read(`/proc/${pid}/task/${pid}/children`);

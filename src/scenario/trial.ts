@@ -9,6 +9,7 @@ import { loadTrialEvidence, RAW_FILES } from "../evidence/load.js";
 import type { TrialEvidence, TrialRequest, Variant } from "../evidence/schemas.js";
 import { isShuttingDown, onCleanup } from "../cleanup.js";
 import { initCommand, initFiles } from "../runtime/image.js";
+import { describeThreads } from "../runtime/procfs.js";
 import { GATE_PATH, type Container, type InitKind, type Runtime } from "../runtime/runtime.js";
 import type { BundleWriter } from "../bundle/write.js";
 import type { ContainerPipeline } from "./container-pipeline.js";
@@ -128,8 +129,9 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
     ctx.afterSends();
     await note("driver", { ...driver }, driver.execNs);
     if (driver.error) {
-      const { stderr } = await container.logs();
-      throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${stderr ? ` (container said: ${stderr.trim().split("\n")[0]})` : ""}`);
+      // The gate says why its exec failed both to the driver and on stderr: one copy is enough.
+      const said = (await container.logs()).stderr.trim().split("\n")[0] ?? "";
+      throw new HarnessError("TRIAL_FAILED", `trial ${id}: ${driver.error}${said && !driver.error.includes(said) ? ` (container said: ${said})` : ""}`);
     }
     if (driver.killError) throw new HarnessError("TRIAL_FAILED", `trial ${id}: the driver could not send the signal (${driver.killError}): PID 1 was gone before the offset`);
     await ctx.scenario.afterSends?.(hook);
@@ -223,8 +225,10 @@ async function runDriver(ctx: TrialContext, container: Container, gatePid: numbe
   try {
     return JSON.parse(line) as DriverReport;
   } catch {
+    // A driver still waiting is waiting for the gate's exec: how the gate's threads stand
+    // (stopped, traced, parked in the kernel) is what tells why it never came.
     const why = result.timedOut
-      ? `it was still running after ${timeoutMs} ms (the last send was planned ${lastUs} µs after the exec)`
+      ? `it was still running after ${timeoutMs} ms (the last send was planned ${lastUs} µs after the exec); ${await describeThreads(gatePid)}`
       : `${result.exitCode ?? result.signal}: ${result.stderr.trim() || "no output"}`;
     throw new HarnessError("TRIAL_FAILED", `the driver failed (${why})`);
   }
