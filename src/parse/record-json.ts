@@ -41,17 +41,21 @@ const K_TS = literalOf(',"ts":');
 const K_TS_US = literalOf(',"tsUs":');
 const K_SYSCALL = literalOf(',"syscall":');
 const K_ARGS = literalOf(',"args":[');
+/** `,"syscall":"` and `","args":[`: a syscall's name has nothing to escape (it is checked). */
+const K_SYSCALL_OPEN = literalOf(',"syscall":"');
+const K_SYSCALL_CLOSE_ARGS = literalOf('","args":[');
 const K_RET = literalOf('],"ret":');
 const K_ERRNO = literalOf(',"errno":');
 const K_ERRNO_TEXT = literalOf(',"errnoText":');
 const K_RET_NOTE = literalOf(',"retNote":');
 const K_DURATION = literalOf(',"durationUs":');
-/** The usual end of a syscall: no errno, no note, no duration (written as one constant). */
-const NO_ERRNO_NOTE_DURATION = literalOf(',"errno":null,"errnoText":null,"retNote":null,"durationUs":null');
+/** The usual middle of a syscall: no errno, no note; then its duration. */
+const NO_ERRNO_NOTE = literalOf(',"errno":null,"errnoText":null,"retNote":null,"durationUs":');
+const ENDS = [false, true].map((resumed) => [false, true].map((unfinished) => `,"resumed":${resumed},"unfinished":${unfinished}}\n`));
 /** `,"resumed":…,"unfinished":…}` and the newline, by [resumed][unfinished]. */
-const SYSCALL_END = [false, true].map((resumed) =>
-  [false, true].map((unfinished) => literalOf(`,"resumed":${resumed},"unfinished":${unfinished}}\n`)),
-);
+const SYSCALL_END = ENDS.map((byUnfinished) => byUnfinished.map((end) => literalOf(end)));
+/** The same after NO_ERRNO_NOTE and no duration, as one constant. */
+const NO_DURATION_END = ENDS.map((byUnfinished) => byUnfinished.map((end) => literalOf(`null${end}`)));
 const K_SIGNAL = literalOf(',"signal":');
 const K_INFO = literalOf(',"info":');
 const K_EXIT_CODE = literalOf(',"exitCode":');
@@ -89,6 +93,10 @@ ESCAPE[12] = 102; // \f
 ESCAPE[13] = 114; // \r
 ESCAPE[C_QUOTE] = C_QUOTE;
 ESCAPE[C_BACKSLASH] = C_BACKSLASH;
+
+/** The characters of syscall names, none of which JSON escapes. */
+const NAME_CHAR = new Uint8Array(128);
+for (const c of bytesOf("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?")) NAME_CHAR[c] = 1;
 
 /** UTF-8 bytes of JSON for one UTF-16 code unit, at most: `\u001f` or a lone surrogate's `\udXXX`. */
 const BYTES_PER_CHAR = 6;
@@ -235,6 +243,12 @@ function putString(v: DataView, p: number, s: string): number {
 const putStringOrNull = (v: DataView, p: number, s: string | null): number =>
   s === null ? putLiteral(v, p, NULL) : putString(v, p, s);
 
+/** Whether a syscall's name is letters, digits, `_` and `?` only (what strace prints), which JSON writes as they are. */
+function isPlainName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (NAME_CHAR[name.charCodeAt(i)] !== 1) return false;
+  return true;
+}
+
 /** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
 export interface JsonLines {
   add(record: StraceRecord): void;
@@ -317,17 +331,31 @@ export function createJsonLines(): JsonLines {
     p = putNumberOrNull(v, p, r.pid);
     p = putLiteral(v, p, K_TS);
     p = putStamps(v, p, r.ts, r.tsUs);
-    p = putLiteral(v, p, K_SYSCALL);
-    p = putString(v, p, r.syscall);
-    p = putLiteral(v, p, K_ARGS);
+    const name = r.syscall;
+    if (isPlainName(name)) {
+      p = putLiteral(v, p, K_SYSCALL_OPEN);
+      for (let i = 0; i < name.length; i++) v.setUint8(p + i, name.charCodeAt(i));
+      p = putLiteral(v, p + name.length, K_SYSCALL_CLOSE_ARGS);
+    } else {
+      p = putLiteral(v, p, K_SYSCALL);
+      p = putString(v, p, name);
+      p = putLiteral(v, p, K_ARGS);
+    }
     for (let i = 0; i < args.length; i++) {
       if (i > 0) v.setUint8(p++, C_COMMA);
       p = putString(v, p, args[i]!);
     }
     p = putLiteral(v, p, K_RET);
     p = putStringOrNull(v, p, r.ret);
-    if (r.errno === null && r.errnoText === null && r.retNote === null && r.durationUs === null) {
-      p = putLiteral(v, p, NO_ERRNO_NOTE_DURATION);
+    const resumed = r.resumed ? 1 : 0;
+    const unfinished = r.unfinished ? 1 : 0;
+    if (r.errno === null && r.errnoText === null && r.retNote === null) {
+      p = putLiteral(v, p, NO_ERRNO_NOTE);
+      if (r.durationUs === null) {
+        pos = putLiteral(v, p, NO_DURATION_END[resumed]![unfinished]!);
+        return;
+      }
+      p = putNumber(v, p, r.durationUs);
     } else {
       p = putLiteral(v, p, K_ERRNO);
       p = putStringOrNull(v, p, r.errno);
@@ -338,7 +366,7 @@ export function createJsonLines(): JsonLines {
       p = putLiteral(v, p, K_DURATION);
       p = putNumberOrNull(v, p, r.durationUs);
     }
-    pos = putLiteral(v, p, SYSCALL_END[r.resumed ? 1 : 0]![r.unfinished ? 1 : 0]!);
+    pos = putLiteral(v, p, SYSCALL_END[resumed]![unfinished]!);
   };
 
   /** Every other kind: few in a log. */
