@@ -221,7 +221,20 @@ function putChars(v: DataView, p: number, s: string, escape: boolean, start: num
 function putString(v: DataView, p: number, s: string): number {
   v.setUint8(p++, C_QUOTE);
   const length = s.length;
-  for (let i = 0; i < length; i++) {
+  let i = 0;
+  while (i < length) {
+    // Four characters a round while none is escaped, stored as one word.
+    while (i + 4 <= length) {
+      const c0 = s.charCodeAt(i);
+      const c1 = s.charCodeAt(i + 1);
+      const c2 = s.charCodeAt(i + 2);
+      const c3 = s.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) >= 0x80 || (ESCAPE[c0]! | ESCAPE[c1]! | ESCAPE[c2]! | ESCAPE[c3]!) !== 0) break;
+      v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+      p += 4;
+      i += 4;
+    }
+    if (i >= length) break;
     const c = s.charCodeAt(i);
     if (c >= 0x80) {
       p = putChars(v, p, s, true, i);
@@ -235,6 +248,7 @@ function putString(v: DataView, p: number, s: string): number {
       if (e === C_u) p = putHexEscape(v, p, c);
       else v.setUint8(p++, e);
     }
+    i++;
   }
   v.setUint8(p, C_QUOTE);
   return p + 1;
