@@ -57,8 +57,11 @@ interface Pending {
   syscall: string;
   /** Argument text printed so far, starting right after "(". */
   head: string;
-  /** The items of `head`, split while the codes of its line were at hand. */
-  headArgs: string[];
+  /**
+   * The items of `head`, split while the codes of its line were at hand; null with
+   * failedOnly, which splits them only if the call turns out to have failed.
+   */
+  headArgs: string[] | null;
   /** Whether `head` ends with a comma between two items, or is balanced and ends inside none. */
   headCut: HeadCut;
   line: string;
@@ -604,9 +607,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     headAt: number,
     headEnd: number,
   ): Pending => {
-    const headArgs: string[] = [];
+    const headArgs = failedOnly ? null : [];
     let headCut = HeadCut.InsideItem;
-    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs, true) === headEnd) {
+    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs ?? false, true) === headEnd) {
       let last = headEnd - 1;
       while (last >= headAt && b[last] === C_SPACE) last--;
       headCut = last >= headAt && b[last] === C_COMMA ? HeadCut.BetweenItems : HeadCut.AfterItem;
@@ -643,7 +646,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     ts: p.ts,
     tsUs: p.tsUs,
     syscall: p.syscall,
-    args: p.headArgs,
+    args: p.headArgs ?? [],
     ret: null,
     errno: null,
     errnoText: null,
@@ -655,9 +658,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
 
   /**
    * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
-   * (those its first half printed, or null), then `) = ret …`, and pushes its record (unless
-   * failedOnly leaves it out). Returns false, with `failure` set, if that is not what strace
-   * prints.
+   * (those its first half printed, or null; or, not split yet, those in `head`), then
+   * `) = ret …`, and pushes its record (unless failedOnly leaves it out). Returns false, with
+   * `failure` set, if that is not what strace prints.
    */
   const finishSyscall = (
     s: string,
@@ -668,6 +671,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
     headArgs: string[] | null,
+    head: string | null,
     out: StraceRecord[],
   ): boolean => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
@@ -790,6 +794,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     } else {
       if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
       args = sliceSpans(s);
+      if (head !== null) {
+        const first: string[] = [];
+        splitItems(head, codesOf(head), 0, head.length, C_RPAREN, first, true);
+        args = first.concat(args);
+      }
     }
     out.push({
       kind: "syscall",
@@ -926,10 +935,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     while (b[k] === C_SPACE) k++;
     let finished: boolean;
     if (start.headCut === HeadCut.BetweenItems || (start.headCut === HeadCut.AfterItem && b[k] === C_RPAREN)) {
-      finished = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs, out);
+      const unsplit = start.headArgs === null ? start.head : null;
+      finished = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs, unsplit, out);
     } else {
       const joined = start.head + s.slice(restAt, to);
-      finished = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null, out);
+      finished = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null, null, out);
     }
     if (!finished) out.push(unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
@@ -976,7 +986,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
             return;
           }
         }
-        if (finishSyscall(s, b, j + 1, to, syscall, prefix, false, null, out)) return;
+        if (finishSyscall(s, b, j + 1, to, syscall, prefix, false, null, null, out)) return;
         // `writev(…, 4 <ptrace(SYSCALL):No such process>`: strace lost the task inside the call
         // (it was being killed) and later closes it as `<... writev resumed>) = ?`, so the line
         // is a first half, like one ending in <unfinished ...>.
