@@ -660,14 +660,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
    * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
    * (those its first half printed, or null; or, not split yet, those in `head`), then
    * `) = ret …`, and pushes its record (unless failedOnly leaves it out). Returns false, with
-   * `failure` set, if that is not what strace prints.
+   * `failure` set, if that is not what strace prints. A `syscall` given as a number is where
+   * its name starts in s, before the "(" that precedes argsAt: sliced only for a record,
+   * which failedOnly makes for few calls.
    */
   const finishSyscall = (
     s: string,
     b: Uint8Array,
     argsAt: number,
     end: number,
-    syscall: string,
+    syscall: string | number,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
     headArgs: string[] | null,
@@ -683,6 +685,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       const rest = s.slice(argsAt, end);
       const cut = rest.indexOf(UNFINISHED);
       if (cut >= 0) {
+        if (typeof syscall === "number") syscall = s.slice(syscall, argsAt - 1);
         s = rest.slice(0, cut) + rest.slice(cut + UNFINISHED.length);
         b = codesOf(s);
         argsAt = 0;
@@ -786,6 +789,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       return true;
     }
     const ret = s.slice(retAt, retEnd);
+    const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
     let args: string[];
     if (!fromSpans) {
       args = headArgs!;
@@ -805,7 +809,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       pid: at.pid,
       ts: at.ts,
       tsUs: at.tsUs,
-      syscall,
+      syscall: name,
       args,
       ret,
       errno,
@@ -816,7 +820,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       // "= ?" without an errno: no return was ever seen, the task died inside the call (a
       // thread blocked in futex when another one exited the process). exit and exit_group
       // never return, so for them "= ?" is the whole call.
-      unfinished: errno === null && ret === "?" && syscall !== "exit_group" && syscall !== "exit",
+      unfinished: errno === null && ret === "?" && name !== "exit_group" && name !== "exit",
     });
     return true;
   };
@@ -973,20 +977,20 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       let j = at + 1;
       while (j < to && NAME_CHAR[b[j]!] === 1) j++;
       if (j < to && b[j] === C_LPAREN) {
-        const syscall = s.slice(at, j);
         // Only lines ending in "...>" can be a first half or a detach.
         if (b[to - 1] === C_GT && b[to - 2] === C_DOT) {
           if (codesAt(b, to - UNFINISHED_CODES.length, UNFINISHED_CODES)) {
-            suspend(startCall(s, b, from, to, syscall, j + 1, to - UNFINISHED.length), out);
+            suspend(startCall(s, b, from, to, s.slice(at, j), j + 1, to - UNFINISHED.length), out);
             return;
           }
           if (codesAt(b, to - DETACHED_CODES.length, DETACHED_CODES)) {
             // strace let go of the process (-p, then Ctrl-C) while it was inside the call.
-            pushUnfinished(startCall(s, b, from, to, syscall, j + 1, to - DETACHED.length), out);
+            pushUnfinished(startCall(s, b, from, to, s.slice(at, j), j + 1, to - DETACHED.length), out);
             return;
           }
         }
-        if (finishSyscall(s, b, j + 1, to, syscall, prefix, false, null, null, out)) return;
+        if (finishSyscall(s, b, j + 1, to, at, prefix, false, null, null, out)) return;
+        const syscall = s.slice(at, j);
         // `writev(…, 4 <ptrace(SYSCALL):No such process>`: strace lost the task inside the call
         // (it was being killed) and later closes it as `<... writev resumed>) = ?`, so the line
         // is a first half, like one ending in <unfinished ...>.
