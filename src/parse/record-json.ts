@@ -8,8 +8,8 @@ import type { StraceRecord, SyscallRecord } from "./records.js";
 // to that on every fixture.
 //
 // The writers are plain functions of (view, position) returning the next position, called
-// after one check per record that the buffer has room for its longest possible text: small
-// enough for V8 to inline, where a position kept in a local costs nothing (one kept in the
+// after one check per record that the buffer has room for its longest possible text: V8
+// inlines most of them, and a position kept in a local costs nothing (one kept in the
 // closure was loaded and stored around every byte). A DataView, as it writes the constants —
 // more than half of the bytes — four at a time.
 
