@@ -23,13 +23,14 @@ const CUT_LINE_ROOM = 64 * 1024;
 /**
  * Streams one strace log through a parser, in batches of whole lines; `onRecords` receives
  * each batch's records and may return a promise to hold reading back (stdout backpressure).
- * `options` go to the parser; its pid comes from the file name.
+ * `options` go to the parser; its pid comes from the file name. Returns how many records
+ * the parser left out (options.failedOnly).
  */
 export async function parseStraceFile(
   path: string,
   onRecords: (records: StraceRecord[]) => void | Promise<void>,
   options: Omit<StraceParserOptions, "pid"> = {},
-): Promise<void> {
+): Promise<number> {
   const source = await openSource(path);
   const parser = createStraceParser({ ...options, pid: pidFromFileName(path) });
   // Two buffers: the next read runs (in libuv's thread pool, on another core) while this
@@ -84,6 +85,7 @@ export async function parseStraceFile(
       [current, spare] = [spare, current];
     }
     await onRecords(parser.end());
+    return parser.omitted();
   } finally {
     // A read still in flight (onRecords threw) must end before the file is closed.
     await reading.catch(() => undefined);

@@ -1,4 +1,4 @@
-import type { StraceRecord } from "./records.js";
+import type { StraceRecord, SyscallRecord } from "./records.js";
 
 // `--json` writes one line per record: a million lines, 2.5× the bytes of a 100 MB log. Built as
 // strings (JSON.stringify, or templates) the lines cost more than parsing did — the shortest
@@ -6,74 +6,262 @@ import type { StraceRecord } from "./records.js";
 // — so they are written as bytes, straight into the buffer that goes to stdout. The text is
 // exactly JSON.stringify(record) + "\n" (same keys, order, escapes, numbers); a test holds it
 // to that on every fixture.
+//
+// The writers are plain functions of (view, position) returning the next position, called
+// after one check per record that the buffer has room for its longest possible text: V8
+// inlines most of them, and a position kept in a local costs nothing (one kept in the
+// closure was loaded and stored around every byte). A DataView, as it writes the constants —
+// more than half of the bytes — four at a time.
 
 /** Bytes of an ASCII literal. */
 const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
-const NULL = bytesOf("null");
-const TRUE = bytesOf("true");
-const FALSE = bytesOf("false");
+/**
+ * An ASCII constant as 32-bit little-endian words, zeros after its end, written a word at a
+ * time (a quarter of the stores of a byte loop). Up to 3 bytes past its end are written too:
+ * what follows overwrites them, or they lie past the text handed over.
+ */
+interface Literal {
+  words: Uint32Array;
+  length: number;
+}
+const literalOf = (text: string): Literal => {
+  const words = new Uint32Array(Math.ceil(text.length / 4));
+  for (let i = 0; i < text.length; i++) words[i >> 2]! |= text.charCodeAt(i) << (8 * (i & 3));
+  return { words, length: text.length };
+};
+
+const NULL = literalOf("null");
+const TRUE = literalOf("true");
+const FALSE = literalOf("false");
 const KIND = Object.fromEntries(
-  (["syscall", "signal", "exit", "killed", "tracer", "summary", "unparsed"] as const).map((k) => [k, bytesOf(`{"kind":"${k}","pid":`)]),
-) as Record<StraceRecord["kind"], Uint8Array>;
-const K_TS = bytesOf(',"ts":');
-const K_TS_US = bytesOf(',"tsUs":');
-const K_SYSCALL = bytesOf(',"syscall":');
-const K_ARGS = bytesOf(',"args":[');
-const K_RET = bytesOf('],"ret":');
-const K_ERRNO = bytesOf(',"errno":');
-const K_ERRNO_TEXT = bytesOf(',"errnoText":');
-const K_RET_NOTE = bytesOf(',"retNote":');
-const K_DURATION = bytesOf(',"durationUs":');
-/** The usual end of a syscall: no errno, no note, no duration (written as one constant). */
-const NO_ERRNO_NOTE_DURATION = bytesOf(',"errno":null,"errnoText":null,"retNote":null,"durationUs":null');
+  (["syscall", "signal", "exit", "killed", "tracer", "summary", "unparsed"] as const).map((k) => [k, literalOf(`{"kind":"${k}","pid":`)]),
+) as Record<StraceRecord["kind"], Literal>;
+const K_TS = literalOf(',"ts":');
+const K_TS_US = literalOf(',"tsUs":');
+const K_SYSCALL = literalOf(',"syscall":');
+const K_ARGS = literalOf(',"args":[');
+/** `,"syscall":"` and `","args":[`: a syscall's name has nothing to escape (it is checked). */
+const K_SYSCALL_OPEN = literalOf(',"syscall":"');
+const K_SYSCALL_CLOSE_ARGS = literalOf('","args":[');
+const K_RET = literalOf('],"ret":');
+const K_ERRNO = literalOf(',"errno":');
+const K_ERRNO_TEXT = literalOf(',"errnoText":');
+const K_RET_NOTE = literalOf(',"retNote":');
+const K_DURATION = literalOf(',"durationUs":');
+/** The usual middle of a syscall: no errno, no note; then its duration. */
+const NO_ERRNO_NOTE = literalOf(',"errno":null,"errnoText":null,"retNote":null,"durationUs":');
+const ENDS = [false, true].map((resumed) => [false, true].map((unfinished) => `,"resumed":${resumed},"unfinished":${unfinished}}\n`));
 /** `,"resumed":…,"unfinished":…}` and the newline, by [resumed][unfinished]. */
-const SYSCALL_END = [false, true].map((resumed) =>
-  [false, true].map((unfinished) => bytesOf(`,"resumed":${resumed},"unfinished":${unfinished}}\n`)),
-);
-const K_SIGNAL = bytesOf(',"signal":');
-const K_INFO = bytesOf(',"info":');
-const K_EXIT_CODE = bytesOf(',"exitCode":');
-const K_CORE = bytesOf(',"coreDumped":');
-const K_TEXT = bytesOf(',"text":');
-const K_TIME_PERCENT = bytesOf(',"timePercent":');
-const K_TOTAL_US = bytesOf(',"totalUs":');
-const K_US_PER_CALL = bytesOf(',"usPerCall":');
-const K_CALLS = bytesOf(',"calls":');
-const K_ERRORS = bytesOf(',"errors":');
-const K_LINE = bytesOf(',"line":');
-const K_REASON = bytesOf(',"reason":');
+const SYSCALL_END = ENDS.map((byUnfinished) => byUnfinished.map((end) => literalOf(end)));
+/** The same after NO_ERRNO_NOTE and no duration, as one constant. */
+const NO_DURATION_END = ENDS.map((byUnfinished) => byUnfinished.map((end) => literalOf(`null${end}`)));
+const K_SIGNAL = literalOf(',"signal":');
+const K_INFO = literalOf(',"info":');
+const K_EXIT_CODE = literalOf(',"exitCode":');
+const K_CORE = literalOf(',"coreDumped":');
+const K_TEXT = literalOf(',"text":');
+const K_TIME_PERCENT = literalOf(',"timePercent":');
+const K_TOTAL_US = literalOf(',"totalUs":');
+const K_US_PER_CALL = literalOf(',"usPerCall":');
+const K_CALLS = literalOf(',"calls":');
+const K_ERRORS = literalOf(',"errors":');
+const K_LINE = literalOf(',"line":');
+const K_REASON = literalOf(',"reason":');
+const RECORD_END = literalOf("}\n");
 
 const C_QUOTE = 34;
 const C_BACKSLASH = 92;
 const C_COMMA = 44;
+const C_DOT = 46;
+const C_0 = 48;
+const C_u = 117;
 const HEX = bytesOf("0123456789abcdef");
-/** `uXXXX` for the code unit c, written after a backslash at `at`; returns the new position. */
-function hexEscape(b: Uint8Array, c: number, at: number): number {
-  b[at++] = 117;
-  b[at++] = HEX[c >> 12]!;
-  b[at++] = HEX[(c >> 8) & 15]!;
-  b[at++] = HEX[(c >> 4) & 15]!;
-  b[at++] = HEX[c & 15]!;
-  return at;
-}
+/** "00" to "99": digits go two per division. */
+const DIGIT_PAIRS = bytesOf(Array.from({ length: 100 }, (_, n) => String(n).padStart(2, "0")).join(""));
 
-/** JSON.stringify's short escapes (\b \t \n \f \r); other control characters become \u00XX. */
-const SHORT_ESCAPE = new Uint8Array(32);
-SHORT_ESCAPE[8] = 98;
-SHORT_ESCAPE[9] = 116;
-SHORT_ESCAPE[10] = 110;
-SHORT_ESCAPE[12] = 102;
-SHORT_ESCAPE[13] = 114;
+/**
+ * What follows the backslash JSON.stringify puts before an ASCII character: 0 for none (the
+ * character goes as it is), `u` for the \u00XX form, else the letter of a short escape.
+ */
+const ESCAPE = new Uint8Array(128);
+for (let c = 0; c < 32; c++) ESCAPE[c] = C_u;
+ESCAPE[8] = 98; // \b
+ESCAPE[9] = 116; // \t
+ESCAPE[10] = 110; // \n
+ESCAPE[12] = 102; // \f
+ESCAPE[13] = 114; // \r
+ESCAPE[C_QUOTE] = C_QUOTE;
+ESCAPE[C_BACKSLASH] = C_BACKSLASH;
 
-/** 1 for the ASCII characters JSON writes as they are: not a quote, a backslash or a control one. */
-const AS_IS = new Uint8Array(128);
-for (let c = 32; c < 128; c++) AS_IS[c] = c === C_QUOTE || c === C_BACKSLASH ? 0 : 1;
-/** Constants longer than this are copied by TypedArray#set. */
-const LONG_LITERAL = 24;
+/** The characters of syscall names, none of which JSON escapes. */
+const NAME_CHAR = new Uint8Array(128);
+for (const c of bytesOf("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?")) NAME_CHAR[c] = 1;
+
+/** UTF-8 bytes of JSON for one UTF-16 code unit, at most: `\u001f` or a lone surrogate's `\udXXX`. */
+const BYTES_PER_CHAR = 6;
+/**
+ * Room for everything of a record but its strings: keys, constants (and the 3 bytes a word
+ * may write past one), and up to 8 numbers of at most 24 characters (`-1.2345678901234567e-308`).
+ */
+const RECORD_BYTES = 512;
 
 /** Stamps below this many µs (about the year 2096 as epoch seconds) keep every µs digit in `ts`. */
 const EXACT_STAMP_US = 4e15;
+
+function putLiteral(v: DataView, p: number, literal: Literal): number {
+  const words = literal.words;
+  for (let i = 0; i < words.length; i++) v.setUint32(p + 4 * i, words[i]!, true);
+  return p + literal.length;
+}
+
+/** `uXXXX` for the code unit c, written after a backslash at `p`. */
+function putHexEscape(v: DataView, p: number, c: number): number {
+  v.setUint8(p, C_u);
+  v.setUint8(p + 1, HEX[c >> 12]!);
+  v.setUint8(p + 2, HEX[(c >> 8) & 15]!);
+  v.setUint8(p + 3, HEX[(c >> 4) & 15]!);
+  v.setUint8(p + 4, HEX[c & 15]!);
+  return p + 5;
+}
+
+/**
+ * The digits of n (a non-negative integer below 10^8) right-aligned to end before `end`, and
+ * zeros down to `start`; 32-bit arithmetic, two digits per division.
+ */
+function fillDigits(v: DataView, start: number, end: number, n: number): void {
+  let i = end;
+  while (n >= 100) {
+    const q = (n / 100) | 0;
+    const pair = 2 * (n - 100 * q);
+    v.setUint8(--i, DIGIT_PAIRS[pair + 1]!);
+    v.setUint8(--i, DIGIT_PAIRS[pair]!);
+    n = q;
+  }
+  if (n >= 10) {
+    v.setUint8(--i, DIGIT_PAIRS[2 * n + 1]!);
+    v.setUint8(--i, DIGIT_PAIRS[2 * n]!);
+  } else {
+    v.setUint8(--i, C_0 + n);
+  }
+  while (i > start) v.setUint8(--i, C_0);
+}
+
+/** How many digits a non-negative integer below 10^8 has. */
+const widthOf = (n: number): number =>
+  n < 1e4 ? (n < 10 ? 1 : n < 100 ? 2 : n < 1e3 ? 3 : 4) : n < 1e6 ? (n < 1e5 ? 5 : 6) : n < 1e7 ? 7 : 8;
+
+/** A non-negative integer below 2^53: two 32-bit halves. */
+function putDigits(v: DataView, p: number, n: number): number {
+  if (n < 1e8) {
+    const end = p + widthOf(n);
+    fillDigits(v, p, end, n);
+    return end;
+  }
+  const high = Math.floor(n / 1e8);
+  p = putDigits(v, p, high);
+  fillDigits(v, p, p + 8, n - high * 1e8);
+  return p + 8;
+}
+
+/** A number as JSON.stringify writes it; integers without a detour through a string. */
+function putNumber(v: DataView, p: number, n: number): number {
+  if (!Number.isSafeInteger(n)) return putChars(v, p, JSON.stringify(n), false, 0);
+  if (n >= 0) return putDigits(v, p, n);
+  v.setUint8(p, 45);
+  return putDigits(v, p + 1, -n);
+}
+
+const putNumberOrNull = (v: DataView, p: number, n: number | null): number =>
+  n === null ? putLiteral(v, p, NULL) : putNumber(v, p, n);
+
+/**
+ * Characters from s[start] on as UTF-8, escaped as JSON.stringify escapes a string's body
+ * when `escape`.
+ */
+function putChars(v: DataView, p: number, s: string, escape: boolean, start: number): number {
+  for (let i = start; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      const e = escape ? ESCAPE[c]! : 0;
+      if (e === 0) {
+        v.setUint8(p++, c);
+      } else {
+        v.setUint8(p++, C_BACKSLASH);
+        if (e === C_u) p = putHexEscape(v, p, c);
+        else v.setUint8(p++, e);
+      }
+    } else if (c < 0x800) {
+      v.setUint8(p++, 0xc0 | (c >> 6));
+      v.setUint8(p++, 0x80 | (c & 0x3f));
+    } else if (c >= 0xd800 && c < 0xe000) {
+      const next = c < 0xdc00 && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next < 0xe000) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        v.setUint8(p++, 0xf0 | (cp >> 18));
+        v.setUint8(p++, 0x80 | ((cp >> 12) & 0x3f));
+        v.setUint8(p++, 0x80 | ((cp >> 6) & 0x3f));
+        v.setUint8(p++, 0x80 | (cp & 0x3f));
+        i++;
+      } else {
+        // A lone surrogate: JSON.stringify writes \udXXX rather than invalid UTF-8.
+        v.setUint8(p++, C_BACKSLASH);
+        p = putHexEscape(v, p, c);
+      }
+    } else {
+      v.setUint8(p++, 0xe0 | (c >> 12));
+      v.setUint8(p++, 0x80 | ((c >> 6) & 0x3f));
+      v.setUint8(p++, 0x80 | (c & 0x3f));
+    }
+  }
+  return p;
+}
+
+/** A JSON string: ASCII (what strace prints) in the loop here, from the first other character on by putChars. */
+function putString(v: DataView, p: number, s: string): number {
+  v.setUint8(p++, C_QUOTE);
+  const length = s.length;
+  let i = 0;
+  while (i < length) {
+    // Four characters a round while none is escaped, stored as one word.
+    while (i + 4 <= length) {
+      const c0 = s.charCodeAt(i);
+      const c1 = s.charCodeAt(i + 1);
+      const c2 = s.charCodeAt(i + 2);
+      const c3 = s.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) >= 0x80 || (ESCAPE[c0]! | ESCAPE[c1]! | ESCAPE[c2]! | ESCAPE[c3]!) !== 0) break;
+      v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+      p += 4;
+      i += 4;
+    }
+    if (i >= length) break;
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      p = putChars(v, p, s, true, i);
+      break;
+    }
+    const e = ESCAPE[c]!;
+    if (e === 0) {
+      v.setUint8(p++, c);
+    } else {
+      v.setUint8(p++, C_BACKSLASH);
+      if (e === C_u) p = putHexEscape(v, p, c);
+      else v.setUint8(p++, e);
+    }
+    i++;
+  }
+  v.setUint8(p, C_QUOTE);
+  return p + 1;
+}
+
+const putStringOrNull = (v: DataView, p: number, s: string | null): number =>
+  s === null ? putLiteral(v, p, NULL) : putString(v, p, s);
+
+/** Whether a syscall's name is letters, digits, `_` and `?` only (what strace prints), which JSON writes as they are. */
+function isPlainName(name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (NAME_CHAR[name.charCodeAt(i)] !== 1) return false;
+  return true;
+}
 
 /** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
 export interface JsonLines {
@@ -82,258 +270,188 @@ export interface JsonLines {
 }
 
 export function createJsonLines(): JsonLines {
-  // A plain Uint8Array, not a Buffer: byte stores into one kind of array stay monomorphic.
-  let buf = new Uint8Array(1 << 18);
+  let buf = Buffer.allocUnsafeSlow(1 << 18);
+  let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let pos = 0;
 
-  const room = (bytes: number): void => {
-    if (pos + bytes <= buf.length) return;
-    const bigger = new Uint8Array(Math.max(2 * buf.length, pos + bytes));
-    bigger.set(buf.subarray(0, pos));
-    buf = bigger;
-  };
-
-  /** A constant: a loop beats TypedArray#set's call for short ones, not for the longest. */
-  const literal = (bytes: Uint8Array): void => {
-    room(bytes.length);
-    if (bytes.length > LONG_LITERAL) {
-      buf.set(bytes, pos);
-      pos += bytes.length;
-      return;
+  /** Makes room for `bytes` more; returns the view to write them through. */
+  const room = (bytes: number): DataView => {
+    if (pos + bytes > buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * buf.length, pos + bytes));
+      buf.copy(bigger, 0, 0, pos);
+      buf = bigger;
+      view = new DataView(buf.buffer, buf.byteOffset, buf.length);
     }
-    const b = buf;
-    let p = pos;
-    for (let i = 0; i < bytes.length; i++) b[p++] = bytes[i]!;
-    pos = p;
+    return view;
   };
 
-  /** Digits of a non-negative integer below 10^8, in 32-bit arithmetic. */
-  const smallDigits = (n: number, minWidth: number): void => {
-    let width = 1;
-    for (let m = n; m >= 10; m = (m / 10) | 0) width++;
-    if (width < minWidth) width = minWidth;
-    const b = buf;
-    let m = n;
-    for (let i = pos + width - 1; i >= pos; i--) {
-      const q = (m / 10) | 0;
-      b[i] = 48 + m - 10 * q;
-      m = q;
-    }
-    pos += width;
-  };
-
-  /** Digits of a non-negative integer below 2^53: two 32-bit halves. */
-  const digits = (n: number): void => {
-    room(16);
-    if (n < 1e8) {
-      smallDigits(n, 1);
-      return;
-    }
-    const high = Math.floor(n / 1e8);
-    if (high < 1e8) smallDigits(high, 1);
-    else digits(high);
-    smallDigits(n - high * 1e8, 8);
-  };
-
-  /** A number as JSON.stringify writes it; integers without a detour through a string. */
-  const number = (n: number): void => {
-    if (Number.isSafeInteger(n)) {
-      if (n < 0) {
-        room(1);
-        buf[pos++] = 45;
-        digits(-n);
-      } else {
-        digits(n);
-      }
-      return;
-    }
-    raw(JSON.stringify(n));
-  };
-
-  const numberOrNull = (n: number | null): void => (n === null ? literal(NULL) : number(n));
+  // The digits of the last stamp, right-aligned to end at STAMP_END, at least 7 of them
+  // (zeros in front) so that `ts` below 1 s has its "0." too. Stamps of a log share their
+  // leading digits, whose division is spared while they do.
+  const STAMP_END = 24;
+  const stampDigits = new DataView(new ArrayBuffer(STAMP_END));
+  /** tsUs / 10^8, whose digits stampDigits holds before its last 8; -1 for none yet. */
+  let stampHigh = -1;
+  let stampHighAt = STAMP_END - 8;
 
   /**
-   * `ts`, which the parser sets to tsUs / 1e6 unless the stamp had ns. Below EXACT_STAMP_US
-   * doubles are closer together than 1 µs, so no decimal shorter than the µs digits names the
-   * same double: JSON.stringify(ts) is those digits with trailing zeros cut, written here
-   * without computing a double's shortest form, the costliest step of a record.
+   * `ts`, `"tsUs":` and `tsUs`. The parser sets ts to tsUs / 1e6 unless the stamp had ns.
+   * Below EXACT_STAMP_US doubles are closer together than 1 µs, so no decimal shorter than
+   * the µs digits names the same double: JSON.stringify(ts) is those digits with trailing
+   * zeros cut, written here without computing a double's shortest form.
    */
-  const stamp = (ts: number | null, tsUs: number | null): void => {
-    if (ts === null || tsUs === null || tsUs < 0 || tsUs >= EXACT_STAMP_US || ts !== tsUs / 1e6) {
-      numberOrNull(ts);
-      return;
+  const putStamps = (v: DataView, p: number, ts: number | null, tsUs: number | null): number => {
+    if (ts === null || tsUs === null || !(tsUs >= 0 && tsUs < EXACT_STAMP_US) || ts !== tsUs / 1e6 || !Number.isInteger(tsUs)) {
+      p = putNumberOrNull(v, p, ts);
+      p = putLiteral(v, p, K_TS_US);
+      return putNumberOrNull(v, p, tsUs);
     }
-    const whole = Math.floor(tsUs / 1e6);
-    let fraction = tsUs - whole * 1e6;
-    digits(whole);
-    if (fraction === 0) return;
-    room(7);
-    buf[pos++] = 46;
-    let width = 6;
-    while (fraction % 10 === 0) {
-      fraction /= 10;
-      width--;
-    }
-    smallDigits(fraction, width);
-  };
-
-  /**
-   * Characters from s[start] on as UTF-8, escaped as JSON.stringify escapes a string's body
-   * when `escape`.
-   */
-  const chars = (s: string, escape: boolean, start = 0): void => {
-    room(6 * s.length);
-    const b = buf;
-    let p = pos;
-    for (let i = start; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x80) {
-        if (escape && (c < 32 || c === C_QUOTE || c === C_BACKSLASH)) {
-          b[p++] = C_BACKSLASH;
-          if (c >= 32) b[p++] = c;
-          else if (SHORT_ESCAPE[c] !== 0) b[p++] = SHORT_ESCAPE[c]!;
-          else p = hexEscape(b, c, p);
-        } else {
-          b[p++] = c;
-        }
-      } else if (c < 0x800) {
-        b[p++] = 0xc0 | (c >> 6);
-        b[p++] = 0x80 | (c & 0x3f);
-      } else if (c >= 0xd800 && c < 0xe000) {
-        const next = c < 0xdc00 && i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-        if (next >= 0xdc00 && next < 0xe000) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          b[p++] = 0xf0 | (cp >> 18);
-          b[p++] = 0x80 | ((cp >> 12) & 0x3f);
-          b[p++] = 0x80 | ((cp >> 6) & 0x3f);
-          b[p++] = 0x80 | (cp & 0x3f);
-          i++;
-        } else {
-          // A lone surrogate: JSON.stringify writes \udXXX rather than invalid UTF-8.
-          b[p++] = C_BACKSLASH;
-          p = hexEscape(b, c, p);
-        }
-      } else {
-        b[p++] = 0xe0 | (c >> 12);
-        b[p++] = 0x80 | ((c >> 6) & 0x3f);
-        b[p++] = 0x80 | (c & 0x3f);
+    const d = stampDigits;
+    const high = Math.floor(tsUs / 1e8);
+    const low = tsUs - high * 1e8;
+    fillDigits(d, STAMP_END - 8, STAMP_END, low);
+    let usAt: number;
+    if (high === 0) {
+      usAt = STAMP_END - 8;
+      while (usAt < STAMP_END - 1 && d.getUint8(usAt) === C_0) usAt++;
+    } else {
+      if (high !== stampHigh) {
+        stampHigh = high;
+        stampHighAt = STAMP_END - 8 - widthOf(high);
+        fillDigits(d, stampHighAt, STAMP_END - 8, high);
       }
+      usAt = stampHighAt;
     }
-    pos = p;
+    // ts: the whole seconds ("0" at least), then the µs without their trailing zeros.
+    const tsAt = Math.min(usAt, STAMP_END - 7);
+    for (let i = tsAt; i < STAMP_END - 6; i++) v.setUint8(p++, d.getUint8(i));
+    let last = STAMP_END;
+    while (last > STAMP_END - 6 && d.getUint8(last - 1) === C_0) last--;
+    if (last > STAMP_END - 6) {
+      v.setUint8(p++, C_DOT);
+      for (let i = STAMP_END - 6; i < last; i++) v.setUint8(p++, d.getUint8(i));
+    }
+    p = putLiteral(v, p, K_TS_US);
+    for (let i = usAt; i < STAMP_END; i++) v.setUint8(p++, d.getUint8(i));
+    return p;
   };
 
-  const raw = (json: string): void => chars(json, false);
-
-  const string = (s: string): void => {
-    const length = s.length;
-    room(length + 2);
-    const b = buf;
-    let p = pos;
-    b[p++] = C_QUOTE;
-    // The characters a string usually holds go as they are, in one plain loop; from the
-    // first that does not (a quote, a backslash, a control or non-ASCII one) on, chars.
-    let i = 0;
-    for (; i < length; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 0x80 || AS_IS[c] === 0) break;
-      b[p++] = c;
+  const putSyscall = (r: SyscallRecord): void => {
+    const args = r.args;
+    let chars = r.syscall.length + (r.ret?.length ?? 0) + (r.errno?.length ?? 0) + (r.errnoText?.length ?? 0) + (r.retNote?.length ?? 0);
+    for (let i = 0; i < args.length; i++) chars += args[i]!.length + 3;
+    const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
+    let p = putLiteral(v, pos, KIND.syscall);
+    p = putNumberOrNull(v, p, r.pid);
+    p = putLiteral(v, p, K_TS);
+    p = putStamps(v, p, r.ts, r.tsUs);
+    const name = r.syscall;
+    if (isPlainName(name)) {
+      p = putLiteral(v, p, K_SYSCALL_OPEN);
+      for (let i = 0; i < name.length; i++) v.setUint8(p + i, name.charCodeAt(i));
+      p = putLiteral(v, p + name.length, K_SYSCALL_CLOSE_ARGS);
+    } else {
+      p = putLiteral(v, p, K_SYSCALL);
+      p = putString(v, p, name);
+      p = putLiteral(v, p, K_ARGS);
     }
-    pos = p;
-    if (i < length) chars(s, true, i);
-    room(1);
-    buf[pos++] = C_QUOTE;
+    for (let i = 0; i < args.length; i++) {
+      if (i > 0) v.setUint8(p++, C_COMMA);
+      p = putString(v, p, args[i]!);
+    }
+    p = putLiteral(v, p, K_RET);
+    p = putStringOrNull(v, p, r.ret);
+    const resumed = r.resumed ? 1 : 0;
+    const unfinished = r.unfinished ? 1 : 0;
+    if (r.errno === null && r.errnoText === null && r.retNote === null) {
+      p = putLiteral(v, p, NO_ERRNO_NOTE);
+      if (r.durationUs === null) {
+        pos = putLiteral(v, p, NO_DURATION_END[resumed]![unfinished]!);
+        return;
+      }
+      p = putNumber(v, p, r.durationUs);
+    } else {
+      p = putLiteral(v, p, K_ERRNO);
+      p = putStringOrNull(v, p, r.errno);
+      p = putLiteral(v, p, K_ERRNO_TEXT);
+      p = putStringOrNull(v, p, r.errnoText);
+      p = putLiteral(v, p, K_RET_NOTE);
+      p = putStringOrNull(v, p, r.retNote);
+      p = putLiteral(v, p, K_DURATION);
+      p = putNumberOrNull(v, p, r.durationUs);
+    }
+    pos = putLiteral(v, p, SYSCALL_END[resumed]![unfinished]!);
   };
 
-  const stringOrNull = (s: string | null): void => (s === null ? literal(NULL) : string(s));
-  const boolean = (b: boolean): void => literal(b ? TRUE : FALSE);
+  /** Every other kind: few in a log. */
+  const putOther = (r: Exclude<StraceRecord, SyscallRecord>): void => {
+    const info = r.kind === "signal" ? JSON.stringify(r.info) : "";
+    let chars = info.length;
+    if (r.kind === "signal" || r.kind === "killed") chars += r.signal.length;
+    else if (r.kind === "tracer") chars += r.text.length;
+    else if (r.kind === "summary") chars += r.syscall?.length ?? 0;
+    else if (r.kind === "unparsed") chars += r.line.length + r.reason.length;
+    const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
+    let p = putLiteral(v, pos, KIND[r.kind]);
+    p = putNumberOrNull(v, p, r.pid);
+    p = putLiteral(v, p, K_TS);
+    p = putStamps(v, p, r.ts, r.tsUs);
+    switch (r.kind) {
+      case "signal":
+        p = putLiteral(v, p, K_SIGNAL);
+        p = putString(v, p, r.signal);
+        p = putLiteral(v, p, K_INFO);
+        p = putChars(v, p, info, false, 0);
+        break;
+      case "exit":
+        p = putLiteral(v, p, K_EXIT_CODE);
+        p = putNumber(v, p, r.exitCode);
+        break;
+      case "killed":
+        p = putLiteral(v, p, K_SIGNAL);
+        p = putString(v, p, r.signal);
+        p = putLiteral(v, p, K_CORE);
+        p = putLiteral(v, p, r.coreDumped ? TRUE : FALSE);
+        break;
+      case "tracer":
+        p = putLiteral(v, p, K_TEXT);
+        p = putString(v, p, r.text);
+        break;
+      case "summary":
+        p = putLiteral(v, p, K_SYSCALL);
+        p = putStringOrNull(v, p, r.syscall);
+        p = putLiteral(v, p, K_TIME_PERCENT);
+        p = putNumber(v, p, r.timePercent);
+        p = putLiteral(v, p, K_TOTAL_US);
+        p = putNumber(v, p, r.totalUs);
+        p = putLiteral(v, p, K_US_PER_CALL);
+        p = putNumber(v, p, r.usPerCall);
+        p = putLiteral(v, p, K_CALLS);
+        p = putNumber(v, p, r.calls);
+        p = putLiteral(v, p, K_ERRORS);
+        p = putNumber(v, p, r.errors);
+        break;
+      case "unparsed":
+        p = putLiteral(v, p, K_LINE);
+        p = putString(v, p, r.line);
+        p = putLiteral(v, p, K_REASON);
+        p = putString(v, p, r.reason);
+        break;
+    }
+    pos = putLiteral(v, p, RECORD_END);
+  };
 
   return {
     add(r: StraceRecord): void {
-      literal(KIND[r.kind]);
-      numberOrNull(r.pid);
-      literal(K_TS);
-      stamp(r.ts, r.tsUs);
-      literal(K_TS_US);
-      numberOrNull(r.tsUs);
-      switch (r.kind) {
-        case "syscall":
-          literal(K_SYSCALL);
-          string(r.syscall);
-          literal(K_ARGS);
-          for (let i = 0; i < r.args.length; i++) {
-            if (i > 0) {
-              room(1);
-              buf[pos++] = C_COMMA;
-            }
-            string(r.args[i]!);
-          }
-          literal(K_RET);
-          stringOrNull(r.ret);
-          if (r.errno === null && r.errnoText === null && r.retNote === null && r.durationUs === null) {
-            literal(NO_ERRNO_NOTE_DURATION);
-          } else {
-            literal(K_ERRNO);
-            stringOrNull(r.errno);
-            literal(K_ERRNO_TEXT);
-            stringOrNull(r.errnoText);
-            literal(K_RET_NOTE);
-            stringOrNull(r.retNote);
-            literal(K_DURATION);
-            numberOrNull(r.durationUs);
-          }
-          literal(SYSCALL_END[r.resumed ? 1 : 0]![r.unfinished ? 1 : 0]!);
-          return;
-        case "signal":
-          literal(K_SIGNAL);
-          string(r.signal);
-          literal(K_INFO);
-          raw(JSON.stringify(r.info));
-          break;
-        case "exit":
-          literal(K_EXIT_CODE);
-          number(r.exitCode);
-          break;
-        case "killed":
-          literal(K_SIGNAL);
-          string(r.signal);
-          literal(K_CORE);
-          boolean(r.coreDumped);
-          break;
-        case "tracer":
-          literal(K_TEXT);
-          string(r.text);
-          break;
-        case "summary":
-          literal(K_SYSCALL);
-          stringOrNull(r.syscall);
-          literal(K_TIME_PERCENT);
-          number(r.timePercent);
-          literal(K_TOTAL_US);
-          number(r.totalUs);
-          literal(K_US_PER_CALL);
-          number(r.usPerCall);
-          literal(K_CALLS);
-          number(r.calls);
-          literal(K_ERRORS);
-          number(r.errors);
-          break;
-        case "unparsed":
-          literal(K_LINE);
-          string(r.line);
-          literal(K_REASON);
-          string(r.reason);
-          break;
-      }
-      room(2);
-      buf[pos++] = 125;
-      buf[pos++] = 10;
+      if (r.kind === "syscall") putSyscall(r);
+      else putOther(r);
     },
     take(): Buffer {
-      const out = Buffer.from(buf.buffer, buf.byteOffset, pos);
+      const out = buf.subarray(0, pos);
       // The bytes handed over may wait in a stream's queue: the next ones go to a new buffer,
       // left unfilled (every byte handed over is written first).
-      const next = Buffer.allocUnsafeSlow(buf.length);
-      buf = new Uint8Array(next.buffer, next.byteOffset, next.length);
+      buf = Buffer.allocUnsafeSlow(buf.length);
+      view = new DataView(buf.buffer, buf.byteOffset, buf.length);
       pos = 0;
       return out;
     },

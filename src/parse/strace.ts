@@ -21,6 +21,13 @@ export interface StraceParserOptions {
    * lines come out unparsed.
    */
   failedArgsOnly?: boolean;
+  /**
+   * Leaves out the syscall records of calls without an errno, counted by omitted() instead:
+   * for readers of failures alone (the failure table), for whom the records of a log's
+   * other calls, most of its lines, would be made for nothing. Lines are checked as
+   * strictly, so the same lines come out unparsed.
+   */
+  failedOnly?: boolean;
 }
 
 export interface StraceParser {
@@ -38,6 +45,8 @@ export interface StraceParser {
   pushAscii(bytes: Uint8Array, text: string): StraceRecord[];
   /** End of input: calls still waiting to resume come out with `unfinished: true`. */
   end(): StraceRecord[];
+  /** How many records failedOnly left out so far. */
+  omitted(): number;
 }
 
 /** The first half of a syscall interrupted by another thread's line. */
@@ -48,8 +57,11 @@ interface Pending {
   syscall: string;
   /** Argument text printed so far, starting right after "(". */
   head: string;
-  /** The items of `head`, split while the codes of its line were at hand. */
-  headArgs: string[];
+  /**
+   * The items of `head`, split while the codes of its line were at hand; null with
+   * failedOnly, which splits them only if the call turns out to have failed.
+   */
+  headArgs: string[] | null;
   /** Whether `head` ends with a comma between two items, or is balanced and ends inside none. */
   headCut: HeadCut;
   line: string;
@@ -64,6 +76,14 @@ const enum HeadCut {
 
 const UNFINISHED = " <unfinished ...>";
 const DETACHED = " <detached ...>";
+const UNFINISHED_CODES = asciiCodes(UNFINISHED);
+const DETACHED_CODES = asciiCodes(DETACHED);
+const PID_CODES = asciiCodes("[pid ");
+const RESUMED_CODES = asciiCodes("<... ");
+const SIGNAL_CODES = asciiCodes("--- ");
+const EXIT_CODES = asciiCodes("+++ ");
+const PERSONALITY_CODES = asciiCodes("[ Process ");
+const NOTE_CODES = asciiCodes("strace: ");
 const UNAVAILABLE = "<unavailable>";
 const PTRACE_NOTE = " <ptrace(";
 const ERRNO_NUMBER = "(errno ";
@@ -121,6 +141,19 @@ const C_RBRACE = 125;
 
 const isDigit = (c: number): boolean => c >= C_0 && c <= C_9;
 const isUpperOrDigit = (c: number): boolean => (c >= C_A && c <= C_Z) || isDigit(c) || c === C_UNDERSCORE;
+
+function asciiCodes(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+/**
+ * Whether b holds the codes of `text` from i on: startsWith on the codes, which V8 compiles
+ * into the caller rather than calling a builtin (a line is tested for up to five of them).
+ */
+function codesAt(b: Uint8Array, i: number, text: Uint8Array): boolean {
+  for (let k = 0; k < text.length; k++) if (b[i + k] !== text[k]) return false;
+  return true;
+}
 
 /** A table per character class: one load per character instead of a chain of comparisons. */
 function classTable(member: (c: number) => boolean): Uint8Array {
@@ -216,7 +249,8 @@ function skipAngle(b: Uint8Array, i: number, end: number): number {
  * Leading blanks come from joined halves: `nanosleep({1, 0},  <unfinished ...>` resumed by
  * `<... nanosleep resumed> 0x7ff…)` leaves two blanks after the comma.
  */
-function pushItem(out: string[] | null, s: string, b: Uint8Array, from: number, to: number): void {
+function pushItem(out: string[] | null | false, s: string, b: Uint8Array, from: number, to: number): void {
+  if (out === false) return;
   while (from < to && b[from] === C_SPACE) from++;
   while (to > from && b[to - 1] === C_SPACE) to--;
   if (to <= from) return;
@@ -271,7 +305,8 @@ function sliceSpans(s: string): string[] {
 /**
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
- * decorations are opaque. Given no `out`, it records the items' ranges in `spans` instead.
+ * decorations are opaque. Given no `out` (null), it records the items' ranges in `spans`
+ * instead; given false, it only checks them.
  * Returns -1 if the range ends first (unless `toEnd`, which takes what is there: the
  * arguments of a call that never resumed), or if it is malformed.
  */
@@ -281,7 +316,7 @@ function splitItems(
   i: number,
   end: number,
   close: number,
-  out: string[] | null,
+  out: string[] | null | false,
   toEnd: boolean,
 ): number {
   let depth = 0;
@@ -291,7 +326,23 @@ function splitItems(
     // an item); the 0 or newline after the text stops it in any case.
     const actions = depth === 0 ? ITEM_ACTION : NESTED_ITEM_ACTION;
     let action: number;
-    while ((action = actions[b[i]!]!) === PLAIN) i++;
+    // Four codes a round, in a third less time than one: V8 checks the arrays once a round.
+    for (;;) {
+      if ((action = actions[b[i]!]!) !== PLAIN) break;
+      if ((action = actions[b[i + 1]!]!) !== PLAIN) {
+        i += 1;
+        break;
+      }
+      if ((action = actions[b[i + 2]!]!) !== PLAIN) {
+        i += 2;
+        break;
+      }
+      if ((action = actions[b[i + 3]!]!) !== PLAIN) {
+        i += 3;
+        break;
+      }
+      i += 4;
+    }
     if (i >= end) break;
     switch (action) {
       case QUOTE:
@@ -365,6 +416,13 @@ function readTime(s: string, b: Uint8Array, i: number, out: TimeScan, withSecond
     whole = whole * 10 + c - C_0;
     c = b[++i]!;
   } while (isDigit(c));
+  readTimeAfter(s, b, i, whole, out, withSeconds);
+}
+
+/** readTime once its first number, `whole`, is read; `i` is the index after it. */
+function readTimeAfter(s: string, b: Uint8Array, i: number, whole: number, out: TimeScan, withSeconds: boolean): void {
+  out.end = -1;
+  let c = b[i]!;
   for (let part = 0; part < 2 && c === C_COLON; part++) {
     c = b[++i]!;
     if (!isDigit(c)) return;
@@ -379,13 +437,23 @@ function readTime(s: string, b: Uint8Array, i: number, out: TimeScan, withSecond
   let digits = 0;
   const fracStart = i + 1;
   if (c === C_DOT) {
-    c = b[++i]!;
-    while (isDigit(c)) {
-      if (digits < 6) fracUs = fracUs * 10 + c - C_0;
-      digits++;
+    const sixDigits =
+      isDigit(b[i + 1]!) && isDigit(b[i + 2]!) && isDigit(b[i + 3]!) && isDigit(b[i + 4]!) && isDigit(b[i + 5]!) && isDigit(b[i + 6]!);
+    if (sixDigits && !isDigit(b[i + 7]!)) {
+      // What -tt, -ttt and -T print, read without the loop's bookkeeping: the codes as digits,
+      // less C_0 times 111111 for the six of them.
+      fracUs = ((((b[i + 1]! * 10 + b[i + 2]!) * 10 + b[i + 3]!) * 10 + b[i + 4]!) * 10 + b[i + 5]!) * 10 + b[i + 6]! - C_0 * 111111;
+      digits = 6;
+      i += 7;
+    } else {
       c = b[++i]!;
+      while (isDigit(c)) {
+        if (digits < 6) fracUs = fracUs * 10 + c - C_0;
+        digits++;
+        c = b[++i]!;
+      }
+      if (digits === 0) return;
     }
-    if (digits === 0) return;
   }
   for (let d = digits; d < 6; d++) fracUs *= 10;
   out.end = i;
@@ -416,8 +484,11 @@ function readPrefix(
   out.pid = defaultPid;
   out.ts = null;
   out.tsUs = null;
+  /** Where a stamp that starts the line goes on after its first number, and that number. */
+  let stampAt = -1;
+  let stampWhole = 0;
   let c = b[i]!;
-  if (c === C_LBRACKET && s.startsWith("[pid ", i)) {
+  if (c === C_LBRACKET && codesAt(b, i, PID_CODES)) {
     // strace pads the number: "[pid  6346] ".
     let j = i + 5;
     while ((c = b[j]!) === C_SPACE) j++;
@@ -434,20 +505,25 @@ function readPrefix(
   } else if (isDigit(c)) {
     // With -o and -f the pid is a bare number; a stamp would go on with "." or ":".
     let j = i;
-    let pid = 0;
+    let n = 0;
     do {
-      pid = pid * 10 + c - C_0;
+      n = n * 10 + c - C_0;
       c = b[++j]!;
     } while (isDigit(c));
     if (c === C_SPACE) {
-      out.pid = pid;
+      out.pid = n;
       i = j;
+    } else {
+      // The line starts with its stamp, whose first number is read.
+      stampAt = j;
+      stampWhole = n;
     }
   }
   let j = i;
   while ((c = b[j]!) === C_SPACE) j++;
   if (isDigit(c)) {
-    readTime(s, b, j, time, true);
+    if (stampAt < 0) readTime(s, b, j, time, true);
+    else readTimeAfter(s, b, stampAt, stampWhole, time, true);
     if (time.end > 0 && b[time.end] === C_SPACE) {
       out.ts = time.seconds;
       out.tsUs = time.us;
@@ -478,7 +554,10 @@ function isBlank(b: Uint8Array, from: number, to: number): boolean {
 /** Creates a parser; feed it one strace output (one `-ff` file per parser). */
 export function createStraceParser(options: StraceParserOptions = {}): StraceParser {
   const defaultPid = options.pid ?? null;
-  const failedArgsOnly = options.failedArgsOnly === true;
+  const failedOnly = options.failedOnly === true;
+  /** Whether the arguments of calls that did not fail go unread (only checked). */
+  const failedArgsOnly = options.failedArgsOnly === true || failedOnly;
+  let omitted = 0;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
   const pending = new Map<number, Pending>();
@@ -490,7 +569,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   let scratch = new Uint8Array(0);
   const prefix: Prefix = { pid: null, ts: null, tsUs: null, body: 0 };
   const time: TimeScan = { end: -1, us: 0, seconds: 0 };
-  /** Why finishSyscall returned null. */
+  /** Why finishSyscall returned false. */
   let failure = "";
   /** Between a -c table's header and its total row. */
   let inSummary = false;
@@ -528,9 +607,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     headAt: number,
     headEnd: number,
   ): Pending => {
-    const headArgs: string[] = [];
+    const headArgs = failedOnly ? null : [];
     let headCut = HeadCut.InsideItem;
-    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs, true) === headEnd) {
+    if (splitItems(s, b, headAt, headEnd, C_RPAREN, headArgs ?? false, true) === headEnd) {
       let last = headEnd - 1;
       while (last >= headAt && b[last] === C_SPACE) last--;
       headCut = last >= headAt && b[last] === C_COMMA ? HeadCut.BetweenItems : HeadCut.AfterItem;
@@ -551,8 +630,14 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const suspend = (call: Pending, out: StraceRecord[]): void => {
     const key = call.pid ?? -1;
     const stale = pending.get(key);
-    if (stale !== undefined) out.push(unfinishedRecord(stale));
+    if (stale !== undefined) pushUnfinished(stale, out);
     pending.set(key, call);
+  };
+
+  /** A call that never returned: it has no errno, so failedOnly leaves it out. */
+  const pushUnfinished = (p: Pending, out: StraceRecord[]): void => {
+    if (failedOnly) omitted++;
+    else out.push(unfinishedRecord(p));
   };
 
   const unfinishedRecord = (p: Pending): SyscallRecord => ({
@@ -561,7 +646,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     ts: p.ts,
     tsUs: p.tsUs,
     syscall: p.syscall,
-    args: p.headArgs,
+    args: p.headArgs ?? [],
     ret: null,
     errno: null,
     errnoText: null,
@@ -573,19 +658,24 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
 
   /**
    * Completes a call from s[argsAt, end): its (remaining) arguments, appended to `headArgs`
-   * (those its first half printed, or null), then `) = ret …`. Returns null, with `failure`
-   * set, if that is not what strace prints.
+   * (those its first half printed, or null; or, not split yet, those in `head`), then
+   * `) = ret …`, and pushes its record (unless failedOnly leaves it out). Returns false, with
+   * `failure` set, if that is not what strace prints. A `syscall` given as a number is where
+   * its name starts in s, before the "(" that precedes argsAt: sliced only for a record,
+   * which failedOnly makes for few calls.
    */
   const finishSyscall = (
     s: string,
     b: Uint8Array,
     argsAt: number,
     end: number,
-    syscall: string,
+    syscall: string | number,
     at: { pid: number | null; ts: number | null; tsUs: number | null },
     resumed: boolean,
     headArgs: string[] | null,
-  ): SyscallRecord | null => {
+    head: string | null,
+    out: StraceRecord[],
+  ): boolean => {
     // `clock_nanosleep(…, {tv_sec=10, tv_nsec=0},  <unfinished ...>) = ?`: the process died
     // inside the call before strace could print the rest, and strace closes the line for it
     // (with -T, "= ? <unavailable>").
@@ -595,6 +685,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       const rest = s.slice(argsAt, end);
       const cut = rest.indexOf(UNFINISHED);
       if (cut >= 0) {
+        if (typeof syscall === "number") syscall = s.slice(syscall, argsAt - 1);
         s = rest.slice(0, cut) + rest.slice(cut + UNFINISHED.length);
         b = codesOf(s);
         argsAt = 0;
@@ -602,19 +693,22 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       }
     }
     // A call on one line (no items before these) leaves its items in `spans`, sliced into an
-    // array of their number once the errno says whether the call failed (failedArgsOnly).
+    // array of their number. With failedArgsOnly they are only checked, and found again once
+    // the errno says the call failed: few calls fail, and recording spans for the others was
+    // work thrown away.
     const fromSpans = headArgs === null || headArgs.length === 0;
+    const items = !fromSpans ? headArgs : failedArgsOnly ? false : null;
     spanCount = 0;
-    const close = splitItems(s, b, argsAt, end, C_RPAREN, fromSpans ? null : headArgs, false);
+    const close = splitItems(s, b, argsAt, end, C_RPAREN, items, false);
     if (close < 0) {
       failure = "unbalanced quotes or brackets in the arguments";
-      return null;
+      return false;
     }
     let i = close + 1;
     while (b[i] === C_SPACE) i++;
     if (i >= end || b[i] !== C_EQ) {
       failure = 'no "= <return value>" after the arguments';
-      return null;
+      return false;
     }
     i++;
     if (b[i] === C_SPACE) i++;
@@ -626,7 +720,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         i = skipAngle(b, i + 1, end);
         if (i < 0) {
           failure = "unbalanced <…> in the return value";
-          return null;
+          return false;
         }
         continue;
       }
@@ -634,9 +728,15 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     if (i === retAt) {
       failure = "empty return value";
-      return null;
+      return false;
     }
-    const ret = s.slice(retAt, i);
+    const first = b[retAt];
+    // Only "-…" and "?" come with an errno; the rest of a line cannot fail to parse.
+    if (failedOnly && first !== C_DASH && first !== C_QMARK) {
+      omitted++;
+      return true;
+    }
+    const retEnd = i;
     while (i < end && b[i] === C_SPACE) i++;
 
     let noteEnd = end;
@@ -658,7 +758,6 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
 
     let errno: string | null = null;
     let errnoText: string | null = null;
-    const first = b[retAt];
     if ((first === C_DASH || first === C_QMARK) && b[i] === C_E && i < noteEnd) {
       let j = i + 1;
       while (j < noteEnd && isUpperOrDigit(b[j]!)) j++;
@@ -686,13 +785,32 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         while (i < noteEnd && b[i] === C_SPACE) i++;
       }
     }
-    const args = !fromSpans ? headArgs! : errno !== null || !failedArgsOnly ? sliceSpans(s) : [];
-    return {
+    if (errno === null && failedOnly) {
+      omitted++;
+      return true;
+    }
+    const ret = s.slice(retAt, retEnd);
+    const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
+    let args: string[];
+    if (!fromSpans) {
+      args = headArgs!;
+    } else if (errno === null && failedArgsOnly) {
+      args = [];
+    } else {
+      if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
+      args = sliceSpans(s);
+      if (head !== null) {
+        const headItems: string[] = [];
+        splitItems(head, codesOf(head), 0, head.length, C_RPAREN, headItems, true);
+        args = headItems.concat(args);
+      }
+    }
+    out.push({
       kind: "syscall",
       pid: at.pid,
       ts: at.ts,
       tsUs: at.tsUs,
-      syscall,
+      syscall: name,
       args,
       ret,
       errno,
@@ -703,8 +821,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       // "= ?" without an errno: no return was ever seen, the task died inside the call (a
       // thread blocked in futex when another one exited the process). exit and exit_group
       // never return, so for them "= ?" is the whole call.
-      unfinished: errno === null && ret === "?" && syscall !== "exit_group" && syscall !== "exit",
-    };
+      unfinished: errno === null && ret === "?" && name !== "exit_group" && name !== "exit",
+    });
+    return true;
   };
 
   /** `--- SIGTERM {si_signo=SIGTERM, …} ---` and strace's `--- stopped by SIGSTOP ---`. */
@@ -749,7 +868,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     const open = pending.get(prefix.pid ?? -1);
     if (open !== undefined) {
       pending.delete(prefix.pid ?? -1);
-      out.push(unfinishedRecord(open));
+      pushUnfinished(open, out);
     }
     out.push(
       exited !== null
@@ -819,14 +938,15 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     const restAt = close + 9;
     let k = restAt;
     while (b[k] === C_SPACE) k++;
-    let record: SyscallRecord | null;
+    let finished: boolean;
     if (start.headCut === HeadCut.BetweenItems || (start.headCut === HeadCut.AfterItem && b[k] === C_RPAREN)) {
-      record = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs);
+      const unsplit = start.headArgs === null ? start.head : null;
+      finished = finishSyscall(s, b, restAt, to, syscall, at2, true, start.headArgs, unsplit, out);
     } else {
       const joined = start.head + s.slice(restAt, to);
-      record = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null);
+      finished = finishSyscall(joined, joinedCodes(joined), 0, joined.length, syscall, at2, true, null, null, out);
     }
-    out.push(record ?? unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
+    if (!finished) out.push(unparsed(`${start.line}\n${s.slice(from, to)}`, failure));
   };
 
   /** One line, s[from, to) without its newline; `b` holds the codes of s. */
@@ -858,24 +978,20 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       let j = at + 1;
       while (j < to && NAME_CHAR[b[j]!] === 1) j++;
       if (j < to && b[j] === C_LPAREN) {
-        const syscall = s.slice(at, j);
         // Only lines ending in "...>" can be a first half or a detach.
         if (b[to - 1] === C_GT && b[to - 2] === C_DOT) {
-          if (s.endsWith(UNFINISHED, to)) {
-            suspend(startCall(s, b, from, to, syscall, j + 1, to - UNFINISHED.length), out);
+          if (codesAt(b, to - UNFINISHED_CODES.length, UNFINISHED_CODES)) {
+            suspend(startCall(s, b, from, to, s.slice(at, j), j + 1, to - UNFINISHED.length), out);
             return;
           }
-          if (s.endsWith(DETACHED, to)) {
+          if (codesAt(b, to - DETACHED_CODES.length, DETACHED_CODES)) {
             // strace let go of the process (-p, then Ctrl-C) while it was inside the call.
-            out.push(unfinishedRecord(startCall(s, b, from, to, syscall, j + 1, to - DETACHED.length)));
+            pushUnfinished(startCall(s, b, from, to, s.slice(at, j), j + 1, to - DETACHED.length), out);
             return;
           }
         }
-        const record = finishSyscall(s, b, j + 1, to, syscall, prefix, false, null);
-        if (record !== null) {
-          out.push(record);
-          return;
-        }
+        if (finishSyscall(s, b, j + 1, to, at, prefix, false, null, null, out)) return;
+        const syscall = s.slice(at, j);
         // `writev(…, 4 <ptrace(SYSCALL):No such process>`: strace lost the task inside the call
         // (it was being killed) and later closes it as `<... writev resumed>) = ?`, so the line
         // is a first half, like one ending in <unfinished ...>.
@@ -888,7 +1004,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         out.push(unparsed(line, failure));
         return;
       }
-      if (c === C_s && s.startsWith("strace: ", at)) {
+      if (c === C_s && codesAt(b, at, NOTE_CODES)) {
         const text = s.slice(at + 8, to);
         const notePid = NOTE_PID.exec(text);
         const pid = notePid ? Number(notePid[1]) : prefix.pid;
@@ -902,16 +1018,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
           return;
         }
       }
-    } else if (c === C_LT && s.startsWith("<... ", at)) {
+    } else if (c === C_LT && codesAt(b, at, RESUMED_CODES)) {
       parseResumed(s, b, from, to, at, out);
       return;
-    } else if (c === C_DASH && s.startsWith("--- ", at)) {
+    } else if (c === C_DASH && codesAt(b, at, SIGNAL_CODES)) {
       out.push(parseSignal(s.slice(from, to), at - from));
       return;
-    } else if (c === C_PLUS && s.startsWith("+++ ", at)) {
+    } else if (c === C_PLUS && codesAt(b, at, EXIT_CODES)) {
       parseExit(s.slice(from, to), at - from, out);
       return;
-    } else if (c === C_LBRACKET && s.startsWith("[ Process ", at)) {
+    } else if (c === C_LBRACKET && codesAt(b, at, PERSONALITY_CODES)) {
       // "[ Process PID=1234 runs in 32 bit mode. ]" (personality change).
       out.push({ kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: s.slice(at, to) });
       return;
@@ -968,7 +1084,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         parseLine(partial, scratchCodes(partial), 0, partial.length, out);
         partial = "";
       }
-      for (const p of pending.values()) out.push(unfinishedRecord(p));
+      for (const p of pending.values()) pushUnfinished(p, out);
       pending.clear();
       if (carry !== null) {
         readPrefix(carry, scratchCodes(carry), 0, defaultPid, time, prefix);
@@ -977,6 +1093,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       }
       return out;
     },
+    omitted: (): number => omitted,
   };
 }
 

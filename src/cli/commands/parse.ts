@@ -74,9 +74,9 @@ async function printFailureTable(files: string[]): Promise<void> {
   for (const file of files) {
     let fileRecords = 0;
     let fileUnparsed = 0;
-    // The table reads the arguments of failed calls only.
-    const options = { failedArgsOnly: true };
-    await parseStraceFile(file, (batch) => {
+    // The table reads failed calls only; the others are counted.
+    const options = { failedOnly: true };
+    const omitted = await parseStraceFile(file, (batch) => {
       for (const r of batch) {
         if (r.kind === "unparsed") fileUnparsed++;
         else if (r.kind === "summary") {
@@ -85,6 +85,7 @@ async function printFailureTable(files: string[]): Promise<void> {
       }
       fileRecords += batch.length;
     }, options);
+    fileRecords += omitted;
     if (fileRecords > 0 && fileUnparsed === fileRecords) {
       throw new HarnessError(
         "BAD_INPUT",
