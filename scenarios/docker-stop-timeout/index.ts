@@ -68,9 +68,9 @@ export default defineScenario<StopRequest>({
   axes: {},
   options: {
     stopTimeouts: { flag: "--stop-timeouts <s,...>", description: `docker stop -t values, one trial each (default ${DEFAULT_TIMEOUTS_S.join(",")})`, parse: parseTimeouts },
-    handlerMs: { flag: "--handler-ms <ms>", description: `how long the probe's request in flight takes, i.e. what Shutdown waits for (default ${DEFAULT_HANDLER_MS}; not for --binary/--image)`, parse: parseHandlerMs },
-    path: { flag: "--path <path>", description: `--binary/--image: the request kept in flight, e.g. /slow?s=5 (default ${DEFAULT_PATH})`, parse: parsePath },
-    port: { flag: "--port <n>", description: "--binary/--image: the port your server listens on (default: the one it listens on, from its sockets)", parse: parsePort },
+    handlerMs: { flag: "--handler-ms <ms>", description: `how long the probe's request in flight takes, i.e. what Shutdown waits for (default ${DEFAULT_HANDLER_MS}; not for --binary/--image)`, parse: parseHandlerMs, appliesTo: "probe" },
+    path: { flag: "--path <path>", description: `--binary/--image: the request kept in flight, e.g. /slow?s=5 (default ${DEFAULT_PATH})`, parse: parsePath, appliesTo: "target" },
+    port: { flag: "--port <n>", description: "--binary/--image: the port your server listens on (default: the one it listens on, from its sockets)", parse: parsePort, appliesTo: "target" },
   },
   signals: [15],
   // docker needs the server on the container's own address; the namespace container shares the host's network: loopback only.

@@ -20,6 +20,12 @@ export interface ScenarioOption<T = unknown> {
   description: string;
   /** Turns the flag's text into the value; throws an Error whose message says what was expected. */
   parse(value: string): T;
+  /**
+   * The runs it means something for: our probe's, or a user's program's (`--binary`,
+   * `--image`); absent, both. Given for the other kind, `run` refuses it rather than
+   * ignore it.
+   */
+  appliesTo?: "probe" | "target";
 }
 
 /**

@@ -76,6 +76,19 @@ describe("forensics run: bad input", () => {
     await expectNothingLeft({ pid: r.pid, sandbox });
   });
 
+  it.each([
+    [["--handler-ms", "100", "--binary", "/bin/true"], "--handler-ms configures docker-stop-timeout's own probe"],
+    [["--port", "8080"], "--port is for a user's program"],
+    [["--path", "/slow"], "--path is for a user's program"],
+  ])("docker-stop-timeout %j exits 64: an option for the other kind of run is refused, not ignored", async (flags, named) => {
+    const sandbox = await makeSandbox();
+    const r = await runCli(["run", "docker-stop-timeout", "--out", sandbox.out, ...flags], { sandbox });
+    expect(r.exitCode).toBe(64);
+    expect(expectOneErrorLine(r.stderr, { progress: false })).toContain(named);
+    expect(existsSync(sandbox.out)).toBe(false);
+    await expectNothingLeft({ pid: r.pid, sandbox });
+  });
+
   it("a missing scenario argument exits 64 with one line", async () => {
     const r = await runCli(["run"]);
     expect(r.exitCode).toBe(64);

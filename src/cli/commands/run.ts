@@ -105,6 +105,12 @@ export function register(program: Command): void {
         throw new HarnessError("USAGE", `--observe: ${(err as Error).message}`);
       }
       const options = Object.fromEntries(Object.keys(scenario.options).filter((o) => flags[o] !== undefined).map((o) => [o, flags[o]]));
+      for (const name of Object.keys(options)) {
+        const { appliesTo, flag } = scenario.options[name]!;
+        const flagName = flag.split(" ")[0];
+        if (appliesTo === "probe" && target.kind !== "probe") throw new HarnessError("USAGE", `${flagName} configures ${scenario.name}'s own probe; a --${target.kind} target brings its own`);
+        if (appliesTo === "target" && target.kind === "probe") throw new HarnessError("USAGE", `${flagName} is for a user's program (--binary or --image); ${scenario.name}'s probe does not take it`);
+      }
       const axes = Object.fromEntries(Object.keys(scenario.axes).filter((a) => flags[a] !== undefined).map((a) => [a, flags[a] as string[]]));
 
       const log = (line: string) => process.stderr.write(`${line}\n`);
