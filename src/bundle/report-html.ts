@@ -90,7 +90,7 @@ function footer(model: ReportModel, cut: { evidence: number; trials: number }): 
   if (cut.trials > 0) notes.push(`${cut.trials} of ${model.trials.length} trial timelines`);
   if (cut.evidence > 0) notes.push(`${cut.evidence} evidence records`);
   const note = notes.length > 0 ? `<p class="cut">Cut to keep this file small: ${notes.join(" and ")} left out. The bundle holds everything.</p>` : "";
-  return `${note}\n<p class="note">Written by forensics report from the bundle's manifest, evidence.json and findings.json; quoted lines are its raw captures, exactly as recorded (non-printable bytes escaped).</p>\n</body></html>\n`;
+  return `${note}\n<p class="note">Written by forensics report from the bundle's manifest, evidence and findings; quoted lines are its raw captures, exactly as recorded (non-printable bytes escaped).</p>\n</body></html>\n`;
 }
 
 const table = (head: string[], rows: string[][]): string =>

@@ -62,7 +62,7 @@ function renderWith(model: ReportModel, perFinding: number, trialRows: boolean):
   if (cut.evidence > 0) notes.push(`${cut.evidence} evidence records left out to fit an issue body`);
   if (!trialRows && model.trials.length > 0) notes.push(`the table of ${model.trials.length} trials left out to fit an issue body`);
   if (notes.length > 0) out.push(`_Cut: ${notes.join("; ")}. The bundle holds everything (\`forensics report --format html\` shows more)._`, "");
-  out.push(`<sub>Written by \`forensics report\` from the bundle's manifest, evidence.json and findings.json; quoted lines are its raw captures, exactly as recorded (non-printable bytes escaped).</sub>`, "");
+  out.push(`<sub>Written by \`forensics report\` from the bundle's manifest, evidence and findings; quoted lines are its raw captures, exactly as recorded (non-printable bytes escaped).</sub>`, "");
   return out.join("\n");
 }
 
