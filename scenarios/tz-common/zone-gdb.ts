@@ -40,7 +40,11 @@ export async function readZone(ctx: TrialHookContext): Promise<void> {
   let stop: { kind: string } = { kind: "exited" };
   try {
     const session = await gdb.session();
-    if (!session.alive()) return;
+    if (!session.alive()) {
+      const why = session.endReason();
+      if (why !== null) await ctx.note("zone-read", { problem: why });
+      return;
+    }
     stop = await session.waitForStop({ timeoutMs: ZONE_WAIT_MS });
     await ctx.note("zone-read", { at: stop.kind === "timeout" ? "still running" : stop.kind === "exited" ? "after the exit" : "exit_group" });
     if (stop.kind !== "exited") {

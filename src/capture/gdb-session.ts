@@ -3,7 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { spawn, type IPty } from "node-pty";
 import { HarnessError } from "../errors.js";
 import { onCleanup } from "../cleanup.js";
-import { isAlive } from "../runtime/procfs.js";
+import { execWaitsOnZombies, isAlive } from "../runtime/procfs.js";
 import { resolveTool } from "./tools.js";
 
 // gdb's console interface driven through a pseudo-terminal: what the harness saves is
@@ -22,6 +22,14 @@ export const GO_SIGNAL_HANDLING = "handle SIGURG SIGUSR1 SIGUSR2 nostop noprint 
 const DEFAULT_TIMEOUT_MS = 10_000;
 /** How long gdb gets to come back to its prompt after a Ctrl-C before it is considered hung. */
 const INTERRUPT_GRACE_MS = 3_000;
+/**
+ * An exec that still waits on its dead threads after this long is stuck on gdb: a healthy
+ * one finishes in milliseconds. Measured: about one gate exec in 160 under gdb, at load 8,
+ * sat in begin_new_exec with every other thread a zombie traced by a gdb that never reaped
+ * them, until the driver gave up 30 s later.
+ */
+const EXEC_STALL_MS = 5_000;
+const EXEC_POLL_MS = 200;
 
 export interface GdbAttachOptions {
   /** Where the raw transcript goes (the trial's `gdb.log`). */
@@ -70,6 +78,8 @@ export interface GdbSession {
   transcript(): string;
   /** True while gdb still runs. */
   alive(): boolean;
+  /** Why the harness ended gdb itself, when it did (e.g. an exec it held up); null otherwise. */
+  endReason(): string | null;
 }
 
 /** Attaches gdb to a host PID; resolves at gdb's first prompt, with Go's signals set to pass. */
@@ -143,6 +153,8 @@ class PtyGdbSession implements GdbSession {
   }
 
   alive = (): boolean => !this.exited;
+  endReason = (): string | null => this.ended;
+  private ended: string | null = null;
   transcript = (): string => this.text;
 
   async attach(timeoutMs: number): Promise<void> {
@@ -218,6 +230,28 @@ class PtyGdbSession implements GdbSession {
       if (this.atPrompt()) this.busy = false;
       throw new HarnessError("TRIAL_FAILED", `gdb could not resume PID ${this.pid} within ${timeoutMs} ms: ${tail(this.text.slice(this.mark))}`);
     }
+    void this.watchExec();
+  }
+
+  /**
+   * While the target runs, breaks the deadlock of an exec that waits for gdb to reap its
+   * dead threads while gdb waits for something else: gdb is killed, the kernel detaches
+   * and releases the threads, the exec completes, and the session says why it ended.
+   */
+  private async watchExec(): Promise<void> {
+    let since: number | null = null;
+    while (this.busy && !this.exited) {
+      await new Promise((r) => setTimeout(r, EXEC_POLL_MS).unref());
+      if (!(await execWaitsOnZombies(this.pid))) {
+        since = null;
+        continue;
+      }
+      since ??= performance.now();
+      if (performance.now() - since < EXEC_STALL_MS || !this.busy || this.exited) continue;
+      this.ended = `the program's exec waited ${EXEC_STALL_MS} ms for gdb to reap its exited threads (a ptrace deadlock in exec): gdb was ended so the program could run`;
+      await this.kill();
+      return;
+    }
   }
 
   async interrupt(options: CommandOptions = {}): Promise<string> {
@@ -260,6 +294,14 @@ class PtyGdbSession implements GdbSession {
     if (this.exited) return;
     this.pty.kill("SIGKILL");
     await Promise.race([this.exit, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    // A gdb killed with its SIGSTOPs in flight (stopping every thread for an event) leaves
+    // them pending; the kernel detaches the target and the next one stops it for good.
+    // SIGCONT discards pending stops and resumes a stopped target.
+    try {
+      process.kill(this.pid, "SIGCONT");
+    } catch {
+      // gone already
+    }
   }
 
   private requireReady(command: string): void {

@@ -37,6 +37,22 @@ export async function describeThreads(pid: number): Promise<string> {
   return `PID ${pid} threads: ${parts.join("; ")}`;
 }
 
+/**
+ * Whether pid's execve waits for threads that are zombies: de_thread (inside
+ * begin_new_exec) cannot finish until each dead thread is released, and a traced thread
+ * is released only when its tracer reaps it. A tracer that waits for something else
+ * instead never does — the exec then waits forever.
+ */
+export async function execWaitsOnZombies(pid: number): Promise<boolean> {
+  const wchan = await read(`/proc/${pid}/task/${pid}/wchan`);
+  if (wchan !== "begin_new_exec" && wchan !== "de_thread") return false;
+  for (const tid of await readdir(`/proc/${pid}/task`).catch((): string[] => [])) {
+    const stat = await read(`/proc/${pid}/task/${tid}/stat`);
+    if (stat?.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z") return true;
+  }
+  return false;
+}
+
 /** The first child of pid's main thread, or null (what the kernel lists in `children`). */
 export async function firstChild(pid: number): Promise<number | null> {
   const children = await read(`/proc/${pid}/task/${pid}/children`);

@@ -53,6 +53,13 @@ const observed = (result: RunResult) => {
   return { o: o!, printed: printed?.line ?? "" };
 };
 const finding = (result: RunResult, claim: string) => result.findings.find((f) => f.claim === claim)!;
+/**
+ * About one gdb trial in 160 under load, the gate's exec waits for gdb to reap its exited
+ * threads while gdb waits on the execing thread; the session's watchdog ends gdb so the
+ * program runs, and the zone is unseen with that reason (gdb-session.ts). Such a trial is
+ * checked for saying so; the others for what gdb read.
+ */
+const gdbEndedAtExec = (o: { zoneUnseen: string | null }) => /a ptrace deadlock in exec/.test(o.zoneUnseen ?? "");
 
 describe("tz-matrix --image (docker runtime)", async () => {
   const missing = skipReason((await missingRuntime(createRuntime("docker", launchers))) ?? missingObservers);
@@ -78,14 +85,16 @@ describe("tz-matrix --image (docker runtime)", async () => {
       expect(result.trials.map((t) => t.request.observers)).toEqual([["strace"], ["gdb"]]);
       const { o, printed } = observed(result);
       expect(o.tzSeen).toBe("Asia/Shanghai");
-      expect(o.local).toEqual({ name: "UTC", abbrev: "UTC", offsetS: 0 });
       expect(printed).toMatch(/ UTC \+0000$/);
+      if (gdbEndedAtExec(o)) expect(o.local).toBeNull();
+      else expect(o.local).toEqual({ name: "UTC", abbrev: "UTC", offsetS: 0 });
       const opens = o.tzAccesses.filter((a) => a.op === "open");
       expect(opens.length).toBeGreaterThan(0);
       expect(opens.every((a) => a.errno === "ENOENT" && a.by === "go" && a.path !== "/etc/localtime")).toBe(true);
-      expect(finding(result, "T1")).toMatchObject({ verdict: "confirmed", summary: expect.stringMatching(/fell back to UTC silently/) });
+      expect(finding(result, "T1").verdict).toBe("confirmed");
+      if (!gdbEndedAtExec(o)) expect(finding(result, "T1").summary).toMatch(/fell back to UTC silently/);
       expect(finding(result, "T2")).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(/TZ is set/) });
-      expect(finding(result, "T1").evidence.some((r) => r.source === "gdb")).toBe(true);
+      expect(finding(result, "T1").evidence.some((r) => r.source === "gdb")).toBe(!gdbEndedAtExec(o));
       await expectNothingLeft({ runIds: [basename(result.bundle)], docker: true });
     }, 120_000);
 
@@ -96,12 +105,14 @@ describe("tz-matrix --image (docker runtime)", async () => {
         return { ...observed({ ...result, trials }), findings: result.findings.filter((f) => f.variant.tz === tz) };
       };
       const unset = byTz("unset");
-      expect(unset.o.local).toEqual({ name: "Local", abbrev: "CST", offsetS: 8 * 3600 });
       expect(unset.printed).toMatch(/ CST \+0800$/);
-      expect(unset.findings.find((f) => f.claim === "T2")!.verdict).toBe("refuted");
+      if (!gdbEndedAtExec(unset.o)) {
+        expect(unset.o.local).toEqual({ name: "Local", abbrev: "CST", offsetS: 8 * 3600 });
+        expect(unset.findings.find((f) => f.claim === "T2")!.verdict).toBe("refuted");
+      }
       const utc = byTz("UTC");
       expect(utc.o.tzSeen).toBe("UTC");
-      expect(utc.o.local).toMatchObject({ name: "UTC", offsetS: 0 });
+      if (!gdbEndedAtExec(utc.o)) expect(utc.o.local).toMatchObject({ name: "UTC", offsetS: 0 });
       expect(utc.o.tzAccesses.some((a) => a.path === "/etc/localtime")).toBe(false);
       expect(utc.findings.find((f) => f.claim === "T1")!.verdict).toBe("confirmed");
     }, 120_000);
