@@ -1,4 +1,5 @@
 import type { StraceRecord, SyscallRecord } from "./records.js";
+import type { ByteArgs } from "./strace.js";
 
 // `--json` writes one line per record: a million lines, 2.5× the bytes of a 100 MB log. Built as
 // strings (JSON.stringify, or templates) the lines cost more than parsing did — the shortest
@@ -254,6 +255,41 @@ function putString(v: DataView, p: number, s: string): number {
   return p + 1;
 }
 
+/**
+ * A JSON string of the ASCII bytes src[from, to): what putString writes for their text, read
+ * from the bytes a parser left its arguments in (ByteArgs) rather than from a string.
+ */
+function putByteString(v: DataView, p: number, src: Uint8Array, from: number, to: number): number {
+  v.setUint8(p++, C_QUOTE);
+  let i = from;
+  while (i < to) {
+    // Four bytes a round while none is escaped, stored as one word.
+    while (i + 4 <= to) {
+      const c0 = src[i]!;
+      const c1 = src[i + 1]!;
+      const c2 = src[i + 2]!;
+      const c3 = src[i + 3]!;
+      if ((ESCAPE[c0]! | ESCAPE[c1]! | ESCAPE[c2]! | ESCAPE[c3]!) !== 0) break;
+      v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+      p += 4;
+      i += 4;
+    }
+    if (i >= to) break;
+    const c = src[i]!;
+    const e = ESCAPE[c]!;
+    if (e === 0) {
+      v.setUint8(p++, c);
+    } else {
+      v.setUint8(p++, C_BACKSLASH);
+      if (e === C_u) p = putHexEscape(v, p, c);
+      else v.setUint8(p++, e);
+    }
+    i++;
+  }
+  v.setUint8(p, C_QUOTE);
+  return p + 1;
+}
+
 const putStringOrNull = (v: DataView, p: number, s: string | null): number =>
   s === null ? putLiteral(v, p, NULL) : putString(v, p, s);
 
@@ -336,10 +372,12 @@ export function createJsonLines(): JsonLines {
     return p;
   };
 
-  const putSyscall = (r: SyscallRecord): void => {
+  const putSyscall = (r: SyscallRecord & Partial<ByteArgs>): void => {
     const args = r.args;
+    const spans = r.argSpans;
     let chars = r.syscall.length + (r.ret?.length ?? 0) + (r.errno?.length ?? 0) + (r.errnoText?.length ?? 0) + (r.retNote?.length ?? 0);
     for (let i = 0; i < args.length; i++) chars += args[i]!.length + 3;
+    if (spans !== undefined) for (let k = 0; k < spans.length; k += 2) chars += spans[k + 1]! - spans[k]! + 3;
     const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, r.pid);
@@ -355,9 +393,17 @@ export function createJsonLines(): JsonLines {
       p = putString(v, p, name);
       p = putLiteral(v, p, K_ARGS);
     }
-    for (let i = 0; i < args.length; i++) {
-      if (i > 0) v.setUint8(p++, C_COMMA);
-      p = putString(v, p, args[i]!);
+    if (spans !== undefined) {
+      const src = r.argBytes!;
+      for (let k = 0; k < spans.length; k += 2) {
+        if (k > 0) v.setUint8(p++, C_COMMA);
+        p = putByteString(v, p, src, spans[k]!, spans[k + 1]!);
+      }
+    } else {
+      for (let i = 0; i < args.length; i++) {
+        if (i > 0) v.setUint8(p++, C_COMMA);
+        p = putString(v, p, args[i]!);
+      }
     }
     p = putLiteral(v, p, K_RET);
     p = putStringOrNull(v, p, r.ret);

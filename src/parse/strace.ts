@@ -28,6 +28,19 @@ export interface StraceParserOptions {
    * strictly, so the same lines come out unparsed.
    */
   failedOnly?: boolean;
+  /**
+   * Leaves the arguments of a call read from one line of a pushAscii piece in that piece's
+   * bytes: its record comes with `args: []` and the items' ranges (ByteArgs), valid until
+   * the next push. For a writer that copies them out as bytes (`--json`), sparing a string
+   * per argument that would only be encoded back into the same bytes.
+   */
+  argBytes?: boolean;
+}
+
+/** Where options.argBytes leaves a syscall's arguments: item k is bytes[spans[2k], spans[2k + 1]), ASCII. */
+export interface ByteArgs {
+  argBytes: Uint8Array;
+  argSpans: number[];
 }
 
 export interface StraceParser {
@@ -302,6 +315,14 @@ function sliceSpans(s: string): string[] {
   }
 }
 
+/** The ranges in `spans`, in an array of their exact size. */
+function copySpans(): number[] {
+  const n = 2 * spanCount;
+  const out = new Array<number>(n);
+  for (let k = 0; k < n; k++) out[k] = spans[k]!;
+  return out;
+}
+
 /**
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
@@ -557,6 +578,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const failedOnly = options.failedOnly === true;
   /** Whether the arguments of calls that did not fail go unread (only checked). */
   const failedArgsOnly = options.failedArgsOnly === true || failedOnly;
+  const argBytes = options.argBytes === true;
+  /** With argBytes, the codes given to pushAscii while its piece is parsed (else null). */
+  let pieceBytes: Uint8Array | null = null;
   let omitted = 0;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
@@ -791,6 +815,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     const ret = s.slice(retAt, retEnd);
     const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
+    const retNote = i < noteEnd ? s.slice(i, noteEnd) : null;
+    // "= ?" without an errno: no return was ever seen, the task died inside the call (a
+    // thread blocked in futex when another one exited the process). exit and exit_group
+    // never return, so for them "= ?" is the whole call.
+    const unfinished = errno === null && ret === "?" && name !== "exit_group" && name !== "exit";
     let args: string[];
     if (!fromSpans) {
       args = headArgs!;
@@ -798,6 +827,27 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       args = [];
     } else {
       if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
+      if (b === pieceBytes && head === null) {
+        const record: SyscallRecord & ByteArgs = {
+          kind: "syscall",
+          pid: at.pid,
+          ts: at.ts,
+          tsUs: at.tsUs,
+          syscall: name,
+          args: [],
+          ret,
+          errno,
+          errnoText,
+          retNote,
+          durationUs,
+          resumed,
+          unfinished,
+          argBytes: b,
+          argSpans: copySpans(),
+        };
+        out.push(record);
+        return true;
+      }
       args = sliceSpans(s);
       if (head !== null) {
         const headItems: string[] = [];
@@ -815,13 +865,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       ret,
       errno,
       errnoText,
-      retNote: i < noteEnd ? s.slice(i, noteEnd) : null,
+      retNote,
       durationUs,
       resumed,
-      // "= ?" without an errno: no return was ever seen, the task died inside the call (a
-      // thread blocked in futex when another one exited the process). exit and exit_group
-      // never return, so for them "= ?" is the whole call.
-      unfinished: errno === null && ret === "?" && name !== "exit_group" && name !== "exit",
+      unfinished,
     });
     return true;
   };
@@ -1061,11 +1108,13 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       nl = text.indexOf("\n", from);
     }
     const b = bytes ?? scratchCodes(text);
+    if (argBytes && bytes !== undefined) pieceBytes = bytes;
     while (nl >= 0) {
       parseLine(text, b, from, nl, out);
       from = nl + 1;
       nl = text.indexOf("\n", from);
     }
+    pieceBytes = null;
     if (from < text.length) partial = text.slice(from);
     return out;
   };

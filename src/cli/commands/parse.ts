@@ -49,13 +49,15 @@ async function printJson(files: string[]): Promise<void> {
   };
   out.on("error", onError);
   const lines = createJsonLines();
+  // The writer copies arguments from the bytes read, which stay valid while their batch is handled.
+  const options = { argBytes: true };
   try {
     for (const file of files) {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
         for (const r of records) lines.add(r);
         if (!out.write(lines.take())) await once(out, "drain");
-      });
+      }, options);
       if (broken) return;
     }
   } catch (err) {
