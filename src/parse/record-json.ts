@@ -116,6 +116,12 @@ function putLiteral(v: DataView, p: number, literal: Literal): number {
   return p + literal.length;
 }
 
+/** The bytes d[from, to) at p, a word at a time: up to 3 bytes past them are written too, read from past `to`. */
+function copyWords(v: DataView, p: number, d: DataView, from: number, to: number): number {
+  for (let i = from; i < to; i += 4) v.setUint32(p + i - from, d.getUint32(i, true), true);
+  return p + to - from;
+}
+
 /** `uXXXX` for the code unit c, written after a backslash at `p`. */
 function putHexEscape(v: DataView, p: number, c: number): number {
   v.setUint8(p, C_u);
@@ -293,10 +299,17 @@ function putByteString(v: DataView, p: number, src: Uint8Array, from: number, to
 const putStringOrNull = (v: DataView, p: number, s: string | null): number =>
   s === null ? putLiteral(v, p, NULL) : putString(v, p, s);
 
-/** Whether a syscall's name is letters, digits, `_` and `?` only (what strace prints), which JSON writes as they are. */
-function isPlainName(name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (NAME_CHAR[name.charCodeAt(i)] !== 1) return false;
-  return true;
+/**
+ * A syscall's name at p if it is letters, digits, `_` and `?` only (what strace prints),
+ * which JSON writes as they are; -1 if not, after writing some of it.
+ */
+function putPlainName(v: DataView, p: number, name: string): number {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (NAME_CHAR[c] !== 1) return -1;
+    v.setUint8(p + i, c);
+  }
+  return p + name.length;
 }
 
 /** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
@@ -325,7 +338,8 @@ export function createJsonLines(): JsonLines {
   // (zeros in front) so that `ts` below 1 s has its "0." too. Stamps of a log share their
   // leading digits, whose division is spared while they do.
   const STAMP_END = 24;
-  const stampDigits = new DataView(new ArrayBuffer(STAMP_END));
+  /** 4 bytes more than the digits: they are copied a word at a time, up to 3 bytes past their end. */
+  const stampDigits = new DataView(new ArrayBuffer(STAMP_END + 4));
   /** tsUs / 10^8, whose digits stampDigits holds before its last 8; -1 for none yet. */
   let stampHigh = -1;
   let stampHighAt = STAMP_END - 8;
@@ -360,34 +374,36 @@ export function createJsonLines(): JsonLines {
     }
     // ts: the whole seconds ("0" at least), then the µs without their trailing zeros.
     const tsAt = Math.min(usAt, STAMP_END - 7);
-    for (let i = tsAt; i < STAMP_END - 6; i++) v.setUint8(p++, d.getUint8(i));
+    p = copyWords(v, p, d, tsAt, STAMP_END - 6);
     let last = STAMP_END;
     while (last > STAMP_END - 6 && d.getUint8(last - 1) === C_0) last--;
     if (last > STAMP_END - 6) {
       v.setUint8(p++, C_DOT);
-      for (let i = STAMP_END - 6; i < last; i++) v.setUint8(p++, d.getUint8(i));
+      p = copyWords(v, p, d, STAMP_END - 6, last);
     }
     p = putLiteral(v, p, K_TS_US);
-    for (let i = usAt; i < STAMP_END; i++) v.setUint8(p++, d.getUint8(i));
-    return p;
+    return copyWords(v, p, d, usAt, STAMP_END);
   };
 
   const putSyscall = (r: SyscallRecord & Partial<ByteArgs>): void => {
     const args = r.args;
     const spans = r.argSpans;
+    const spansAt = r.argSpansAt!;
+    const spansEnd = r.argSpansEnd!;
     let chars = r.syscall.length + (r.ret?.length ?? 0) + (r.errno?.length ?? 0) + (r.errnoText?.length ?? 0) + (r.retNote?.length ?? 0);
     for (let i = 0; i < args.length; i++) chars += args[i]!.length + 3;
-    if (spans !== undefined) for (let k = 0; k < spans.length; k += 2) chars += spans[k + 1]! - spans[k]! + 3;
+    // Items of one line, in order, with a comma at least between two: the bytes from the first
+    // to the end of the last count each item's, and one more per item but the last.
+    if (spans !== undefined && spansEnd > spansAt) chars += spans[spansEnd - 1]! - spans[spansAt]! + 3;
     const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, r.pid);
     p = putLiteral(v, p, K_TS);
     p = putStamps(v, p, r.ts, r.tsUs);
     const name = r.syscall;
-    if (isPlainName(name)) {
-      p = putLiteral(v, p, K_SYSCALL_OPEN);
-      for (let i = 0; i < name.length; i++) v.setUint8(p + i, name.charCodeAt(i));
-      p = putLiteral(v, p + name.length, K_SYSCALL_CLOSE_ARGS);
+    const nameEnd = putPlainName(v, putLiteral(v, p, K_SYSCALL_OPEN), name);
+    if (nameEnd >= 0) {
+      p = putLiteral(v, nameEnd, K_SYSCALL_CLOSE_ARGS);
     } else {
       p = putLiteral(v, p, K_SYSCALL);
       p = putString(v, p, name);
@@ -395,8 +411,8 @@ export function createJsonLines(): JsonLines {
     }
     if (spans !== undefined) {
       const src = r.argBytes!;
-      for (let k = 0; k < spans.length; k += 2) {
-        if (k > 0) v.setUint8(p++, C_COMMA);
+      for (let k = spansAt; k < spansEnd; k += 2) {
+        if (k > spansAt) v.setUint8(p++, C_COMMA);
         p = putByteString(v, p, src, spans[k]!, spans[k + 1]!);
       }
     } else {

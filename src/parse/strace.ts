@@ -37,10 +37,16 @@ export interface StraceParserOptions {
   argBytes?: boolean;
 }
 
-/** Where options.argBytes leaves a syscall's arguments: item k is bytes[spans[2k], spans[2k + 1]), ASCII. */
+/**
+ * Where options.argBytes leaves a syscall's arguments: item k is
+ * argBytes[argSpans[argSpansAt + 2k], argSpans[argSpansAt + 2k + 1]), ASCII, for
+ * argSpansAt + 2k < argSpansEnd. The spans of a piece's calls share one array.
+ */
 export interface ByteArgs {
   argBytes: Uint8Array;
-  argSpans: number[];
+  argSpans: Int32Array;
+  argSpansAt: number;
+  argSpansEnd: number;
 }
 
 export interface StraceParser {
@@ -315,14 +321,6 @@ function sliceSpans(s: string): string[] {
   }
 }
 
-/** The ranges in `spans`, in an array of their exact size. */
-function copySpans(): number[] {
-  const n = 2 * spanCount;
-  const out = new Array<number>(n);
-  for (let k = 0; k < n; k++) out[k] = spans[k]!;
-  return out;
-}
-
 /**
  * Splits the top-level comma-separated items of s[i, end) into `out`, stopping at the
  * `close` character at depth 0 (whose index is returned). Strings, /* comments *\/ and -y
@@ -581,6 +579,13 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const argBytes = options.argBytes === true;
   /** With argBytes, the codes given to pushAscii while its piece is parsed (else null). */
   let pieceBytes: Uint8Array | null = null;
+  /**
+   * The spans of the arguments left in pieceBytes, and how many of its entries are used: one
+   * array for many calls rather than one per call. A new piece starts again at 0 (the last
+   * piece's records are no longer read); a full one is left to its records for a new one.
+   */
+  let pieceSpans = new Int32Array(1024);
+  let pieceSpansEnd = 0;
   let omitted = 0;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
@@ -828,6 +833,15 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     } else {
       if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
       if (b === pieceBytes && head === null) {
+        const n = 2 * spanCount;
+        if (pieceSpansEnd + n > pieceSpans.length) {
+          // The piece's records so far keep the full array.
+          pieceSpans = new Int32Array(Math.max(2 * pieceSpans.length, n));
+          pieceSpansEnd = 0;
+        }
+        const spansAt = pieceSpansEnd;
+        for (let k = 0; k < n; k++) pieceSpans[spansAt + k] = spans[k]!;
+        pieceSpansEnd = spansAt + n;
         const record: SyscallRecord & ByteArgs = {
           kind: "syscall",
           pid: at.pid,
@@ -843,7 +857,9 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
           resumed,
           unfinished,
           argBytes: b,
-          argSpans: copySpans(),
+          argSpans: pieceSpans,
+          argSpansAt: spansAt,
+          argSpansEnd: spansAt + n,
         };
         out.push(record);
         return true;
@@ -1108,7 +1124,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       nl = text.indexOf("\n", from);
     }
     const b = bytes ?? scratchCodes(text);
-    if (argBytes && bytes !== undefined) pieceBytes = bytes;
+    if (argBytes && bytes !== undefined) {
+      pieceBytes = bytes;
+      pieceSpansEnd = 0;
+    }
     while (nl >= 0) {
       parseLine(text, b, from, nl, out);
       from = nl + 1;
