@@ -8,6 +8,10 @@ import type { ByteArgs } from "./strace.js";
 // exactly JSON.stringify(record) + "\n" (same keys, order, escapes, numbers); a test holds it
 // to that on every fixture.
 //
+// A syscall's arguments, most of a line, may come as the bytes the log was read into
+// (ByteArgs, the parser's argBytes): made into strings, only to be encoded back into the same
+// bytes, they were the writer's largest cost and a good part of the parser's.
+//
 // The writers are plain functions of (view, position) returning the next position, called
 // after one check per record that the buffer has room for its longest possible text: V8
 // inlines most of them, and a position kept in a local costs nothing (one kept in the
@@ -316,12 +320,23 @@ function putPlainName(v: DataView, p: number, name: string): number {
 export interface JsonLines {
   add(record: StraceRecord): void;
   take(): Buffer;
+  /**
+   * Gives back what take() handed over, once nothing reads it any more (written): its buffer
+   * is filled again instead of a new one. Output buffers live outside V8's heap and die only
+   * when a GC finds them; few records, few GCs (arguments left in bytes allocate little), and
+   * tens of MB of written output could wait for one.
+   */
+  recycle(taken: Buffer): void;
 }
 
+/** Most given-back buffers kept: a caller gives each back before it takes the next, or soon after. */
+const MAX_SPARE = 2;
+
 export function createJsonLines(): JsonLines {
-  let buf = Buffer.allocUnsafeSlow(1 << 18);
+  let buf: Buffer = Buffer.allocUnsafeSlow(1 << 18);
   let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let pos = 0;
+  const spare: Buffer[] = [];
 
   /** Makes room for `bytes` more; returns the view to write them through. */
   const room = (bytes: number): DataView => {
@@ -510,12 +525,18 @@ export function createJsonLines(): JsonLines {
     },
     take(): Buffer {
       const out = buf.subarray(0, pos);
-      // The bytes handed over may wait in a stream's queue: the next ones go to a new buffer,
-      // left unfilled (every byte handed over is written first).
-      buf = Buffer.allocUnsafeSlow(buf.length);
+      // The bytes handed over may wait in a stream's queue: the next ones go to another
+      // buffer, left unfilled (every byte handed over is written first).
+      buf = spare.pop() ?? Buffer.allocUnsafeSlow(buf.length);
       view = new DataView(buf.buffer, buf.byteOffset, buf.length);
       pos = 0;
       return out;
+    },
+    recycle(taken: Buffer): void {
+      // A buffer of take()'s, whole: allocUnsafeSlow gives each its own ArrayBuffer. One
+      // outgrown by a record too long for it is left to the GC.
+      const whole = taken.buffer;
+      if (taken.byteOffset === 0 && whole.byteLength === buf.length && spare.length < MAX_SPARE) spare.push(Buffer.from(whole));
     },
   };
 }
