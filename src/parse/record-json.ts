@@ -1,4 +1,5 @@
 import type { StraceRecord, SyscallRecord } from "./records.js";
+import type { ByteArgs } from "./strace.js";
 
 // `--json` writes one line per record: a million lines, 2.5× the bytes of a 100 MB log. Built as
 // strings (JSON.stringify, or templates) the lines cost more than parsing did — the shortest
@@ -6,6 +7,10 @@ import type { StraceRecord, SyscallRecord } from "./records.js";
 // — so they are written as bytes, straight into the buffer that goes to stdout. The text is
 // exactly JSON.stringify(record) + "\n" (same keys, order, escapes, numbers); a test holds it
 // to that on every fixture.
+//
+// A syscall's arguments, most of a line, may come as the bytes the log was read into
+// (ByteArgs, the parser's argBytes): made into strings, only to be encoded back into the same
+// bytes, they were the writer's largest cost and a good part of the parser's.
 //
 // The writers are plain functions of (view, position) returning the next position, called
 // after one check per record that the buffer has room for its longest possible text: V8
@@ -113,6 +118,12 @@ function putLiteral(v: DataView, p: number, literal: Literal): number {
   const words = literal.words;
   for (let i = 0; i < words.length; i++) v.setUint32(p + 4 * i, words[i]!, true);
   return p + literal.length;
+}
+
+/** The bytes d[from, to) at p, a word at a time: up to 3 bytes past them are written too, read from past `to`. */
+function copyWords(v: DataView, p: number, d: DataView, from: number, to: number): number {
+  for (let i = from; i < to; i += 4) v.setUint32(p + i - from, d.getUint32(i, true), true);
+  return p + to - from;
 }
 
 /** `uXXXX` for the code unit c, written after a backslash at `p`. */
@@ -254,25 +265,78 @@ function putString(v: DataView, p: number, s: string): number {
   return p + 1;
 }
 
+/**
+ * A JSON string of the ASCII bytes src[from, to): what putString writes for their text, read
+ * from the bytes a parser left its arguments in (ByteArgs) rather than from a string.
+ */
+function putByteString(v: DataView, p: number, src: Uint8Array, from: number, to: number): number {
+  v.setUint8(p++, C_QUOTE);
+  let i = from;
+  while (i < to) {
+    // Four bytes a round while none is escaped, stored as one word.
+    while (i + 4 <= to) {
+      const c0 = src[i]!;
+      const c1 = src[i + 1]!;
+      const c2 = src[i + 2]!;
+      const c3 = src[i + 3]!;
+      if ((ESCAPE[c0]! | ESCAPE[c1]! | ESCAPE[c2]! | ESCAPE[c3]!) !== 0) break;
+      v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+      p += 4;
+      i += 4;
+    }
+    if (i >= to) break;
+    const c = src[i]!;
+    const e = ESCAPE[c]!;
+    if (e === 0) {
+      v.setUint8(p++, c);
+    } else {
+      v.setUint8(p++, C_BACKSLASH);
+      if (e === C_u) p = putHexEscape(v, p, c);
+      else v.setUint8(p++, e);
+    }
+    i++;
+  }
+  v.setUint8(p, C_QUOTE);
+  return p + 1;
+}
+
 const putStringOrNull = (v: DataView, p: number, s: string | null): number =>
   s === null ? putLiteral(v, p, NULL) : putString(v, p, s);
 
-/** Whether a syscall's name is letters, digits, `_` and `?` only (what strace prints), which JSON writes as they are. */
-function isPlainName(name: string): boolean {
-  for (let i = 0; i < name.length; i++) if (NAME_CHAR[name.charCodeAt(i)] !== 1) return false;
-  return true;
+/**
+ * A syscall's name at p if it is letters, digits, `_` and `?` only (what strace prints),
+ * which JSON writes as they are; -1 if not, after writing some of it.
+ */
+function putPlainName(v: DataView, p: number, name: string): number {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (NAME_CHAR[c] !== 1) return -1;
+    v.setUint8(p + i, c);
+  }
+  return p + name.length;
 }
 
 /** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
 export interface JsonLines {
   add(record: StraceRecord): void;
   take(): Buffer;
+  /**
+   * Gives back what take() handed over, once nothing reads it any more (written): its buffer
+   * is filled again instead of a new one. Output buffers live outside V8's heap and die only
+   * when a GC finds them; few records, few GCs (arguments left in bytes allocate little), and
+   * tens of MB of written output could wait for one.
+   */
+  recycle(taken: Buffer): void;
 }
 
+/** Most given-back buffers kept: a caller gives each back before it takes the next, or soon after. */
+const MAX_SPARE = 2;
+
 export function createJsonLines(): JsonLines {
-  let buf = Buffer.allocUnsafeSlow(1 << 18);
+  let buf: Buffer = Buffer.allocUnsafeSlow(1 << 18);
   let view = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let pos = 0;
+  const spare: Buffer[] = [];
 
   /** Makes room for `bytes` more; returns the view to write them through. */
   const room = (bytes: number): DataView => {
@@ -289,7 +353,8 @@ export function createJsonLines(): JsonLines {
   // (zeros in front) so that `ts` below 1 s has its "0." too. Stamps of a log share their
   // leading digits, whose division is spared while they do.
   const STAMP_END = 24;
-  const stampDigits = new DataView(new ArrayBuffer(STAMP_END));
+  /** 4 bytes more than the digits: they are copied a word at a time, up to 3 bytes past their end. */
+  const stampDigits = new DataView(new ArrayBuffer(STAMP_END + 4));
   /** tsUs / 10^8, whose digits stampDigits holds before its last 8; -1 for none yet. */
   let stampHigh = -1;
   let stampHighAt = STAMP_END - 8;
@@ -324,40 +389,52 @@ export function createJsonLines(): JsonLines {
     }
     // ts: the whole seconds ("0" at least), then the µs without their trailing zeros.
     const tsAt = Math.min(usAt, STAMP_END - 7);
-    for (let i = tsAt; i < STAMP_END - 6; i++) v.setUint8(p++, d.getUint8(i));
+    p = copyWords(v, p, d, tsAt, STAMP_END - 6);
     let last = STAMP_END;
     while (last > STAMP_END - 6 && d.getUint8(last - 1) === C_0) last--;
     if (last > STAMP_END - 6) {
       v.setUint8(p++, C_DOT);
-      for (let i = STAMP_END - 6; i < last; i++) v.setUint8(p++, d.getUint8(i));
+      p = copyWords(v, p, d, STAMP_END - 6, last);
     }
     p = putLiteral(v, p, K_TS_US);
-    for (let i = usAt; i < STAMP_END; i++) v.setUint8(p++, d.getUint8(i));
-    return p;
+    return copyWords(v, p, d, usAt, STAMP_END);
   };
 
-  const putSyscall = (r: SyscallRecord): void => {
+  const putSyscall = (r: SyscallRecord & Partial<ByteArgs>): void => {
     const args = r.args;
+    const spans = r.argSpans;
+    const spansAt = r.argSpansAt!;
+    const spansEnd = r.argSpansEnd!;
     let chars = r.syscall.length + (r.ret?.length ?? 0) + (r.errno?.length ?? 0) + (r.errnoText?.length ?? 0) + (r.retNote?.length ?? 0);
     for (let i = 0; i < args.length; i++) chars += args[i]!.length + 3;
+    // Items of one line, in order, with a comma at least between two: the bytes from the first
+    // to the end of the last count each item's, and one more per item but the last.
+    if (spans !== undefined && spansEnd > spansAt) chars += spans[spansEnd - 1]! - spans[spansAt]! + 3;
     const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, r.pid);
     p = putLiteral(v, p, K_TS);
     p = putStamps(v, p, r.ts, r.tsUs);
     const name = r.syscall;
-    if (isPlainName(name)) {
-      p = putLiteral(v, p, K_SYSCALL_OPEN);
-      for (let i = 0; i < name.length; i++) v.setUint8(p + i, name.charCodeAt(i));
-      p = putLiteral(v, p + name.length, K_SYSCALL_CLOSE_ARGS);
+    const nameEnd = putPlainName(v, putLiteral(v, p, K_SYSCALL_OPEN), name);
+    if (nameEnd >= 0) {
+      p = putLiteral(v, nameEnd, K_SYSCALL_CLOSE_ARGS);
     } else {
       p = putLiteral(v, p, K_SYSCALL);
       p = putString(v, p, name);
       p = putLiteral(v, p, K_ARGS);
     }
-    for (let i = 0; i < args.length; i++) {
-      if (i > 0) v.setUint8(p++, C_COMMA);
-      p = putString(v, p, args[i]!);
+    if (spans !== undefined) {
+      const src = r.argBytes!;
+      for (let k = spansAt; k < spansEnd; k += 2) {
+        if (k > spansAt) v.setUint8(p++, C_COMMA);
+        p = putByteString(v, p, src, spans[k]!, spans[k + 1]!);
+      }
+    } else {
+      for (let i = 0; i < args.length; i++) {
+        if (i > 0) v.setUint8(p++, C_COMMA);
+        p = putString(v, p, args[i]!);
+      }
     }
     p = putLiteral(v, p, K_RET);
     p = putStringOrNull(v, p, r.ret);
@@ -448,12 +525,18 @@ export function createJsonLines(): JsonLines {
     },
     take(): Buffer {
       const out = buf.subarray(0, pos);
-      // The bytes handed over may wait in a stream's queue: the next ones go to a new buffer,
-      // left unfilled (every byte handed over is written first).
-      buf = Buffer.allocUnsafeSlow(buf.length);
+      // The bytes handed over may wait in a stream's queue: the next ones go to another
+      // buffer, left unfilled (every byte handed over is written first).
+      buf = spare.pop() ?? Buffer.allocUnsafeSlow(buf.length);
       view = new DataView(buf.buffer, buf.byteOffset, buf.length);
       pos = 0;
       return out;
+    },
+    recycle(taken: Buffer): void {
+      // A buffer of take()'s, whole: allocUnsafeSlow gives each its own ArrayBuffer. One
+      // outgrown by a record too long for it is left to the GC.
+      const whole = taken.buffer;
+      if (taken.byteOffset === 0 && whole.byteLength === buf.length && spare.length < MAX_SPARE) spare.push(Buffer.from(whole));
     },
   };
 }

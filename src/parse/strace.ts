@@ -28,6 +28,25 @@ export interface StraceParserOptions {
    * strictly, so the same lines come out unparsed.
    */
   failedOnly?: boolean;
+  /**
+   * Leaves the arguments of a call read from one line of a pushAscii piece in that piece's
+   * bytes: its record comes with `args: []` and the items' ranges (ByteArgs), valid until
+   * the next push. For a writer that copies them out as bytes (`--json`), sparing a string
+   * per argument that would only be encoded back into the same bytes.
+   */
+  argBytes?: boolean;
+}
+
+/**
+ * Where options.argBytes leaves a syscall's arguments: item k is
+ * argBytes[argSpans[argSpansAt + 2k], argSpans[argSpansAt + 2k + 1]), ASCII, for
+ * argSpansAt + 2k < argSpansEnd. The spans of a piece's calls share one array.
+ */
+export interface ByteArgs {
+  argBytes: Uint8Array;
+  argSpans: Int32Array;
+  argSpansAt: number;
+  argSpansEnd: number;
 }
 
 export interface StraceParser {
@@ -557,6 +576,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const failedOnly = options.failedOnly === true;
   /** Whether the arguments of calls that did not fail go unread (only checked). */
   const failedArgsOnly = options.failedArgsOnly === true || failedOnly;
+  const argBytes = options.argBytes === true;
+  /** With argBytes, the codes given to pushAscii while its piece is parsed (else null). */
+  let pieceBytes: Uint8Array | null = null;
+  /**
+   * The spans of the arguments left in pieceBytes, and how many of its entries are used: one
+   * array for many calls rather than one per call. A new piece starts again at 0 (the last
+   * piece's records are no longer read); a full one is left to its records for a new one.
+   */
+  let pieceSpans = new Int32Array(1024);
+  let pieceSpansEnd = 0;
   let omitted = 0;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
@@ -791,6 +820,11 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     const ret = s.slice(retAt, retEnd);
     const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
+    const retNote = i < noteEnd ? s.slice(i, noteEnd) : null;
+    // "= ?" without an errno: no return was ever seen, the task died inside the call (a
+    // thread blocked in futex when another one exited the process). exit and exit_group
+    // never return, so for them "= ?" is the whole call.
+    const unfinished = errno === null && ret === "?" && name !== "exit_group" && name !== "exit";
     let args: string[];
     if (!fromSpans) {
       args = headArgs!;
@@ -798,6 +832,38 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       args = [];
     } else {
       if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
+      if (b === pieceBytes && head === null) {
+        const n = 2 * spanCount;
+        if (pieceSpansEnd + n > pieceSpans.length) {
+          // The piece's records so far keep the full array.
+          pieceSpans = new Int32Array(Math.max(2 * pieceSpans.length, n));
+          pieceSpansEnd = 0;
+        }
+        const spansAt = pieceSpansEnd;
+        for (let k = 0; k < n; k++) pieceSpans[spansAt + k] = spans[k]!;
+        pieceSpansEnd = spansAt + n;
+        const record: SyscallRecord & ByteArgs = {
+          kind: "syscall",
+          pid: at.pid,
+          ts: at.ts,
+          tsUs: at.tsUs,
+          syscall: name,
+          args: [],
+          ret,
+          errno,
+          errnoText,
+          retNote,
+          durationUs,
+          resumed,
+          unfinished,
+          argBytes: b,
+          argSpans: pieceSpans,
+          argSpansAt: spansAt,
+          argSpansEnd: spansAt + n,
+        };
+        out.push(record);
+        return true;
+      }
       args = sliceSpans(s);
       if (head !== null) {
         const headItems: string[] = [];
@@ -815,13 +881,10 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       ret,
       errno,
       errnoText,
-      retNote: i < noteEnd ? s.slice(i, noteEnd) : null,
+      retNote,
       durationUs,
       resumed,
-      // "= ?" without an errno: no return was ever seen, the task died inside the call (a
-      // thread blocked in futex when another one exited the process). exit and exit_group
-      // never return, so for them "= ?" is the whole call.
-      unfinished: errno === null && ret === "?" && name !== "exit_group" && name !== "exit",
+      unfinished,
     });
     return true;
   };
@@ -1061,11 +1124,16 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       nl = text.indexOf("\n", from);
     }
     const b = bytes ?? scratchCodes(text);
+    if (argBytes && bytes !== undefined) {
+      pieceBytes = bytes;
+      pieceSpansEnd = 0;
+    }
     while (nl >= 0) {
       parseLine(text, b, from, nl, out);
       from = nl + 1;
       nl = text.indexOf("\n", from);
     }
+    pieceBytes = null;
     if (from < text.length) partial = text.slice(from);
     return out;
   };

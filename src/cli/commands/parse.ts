@@ -49,13 +49,21 @@ async function printJson(files: string[]): Promise<void> {
   };
   out.on("error", onError);
   const lines = createJsonLines();
+  // The writer copies arguments from the bytes read, which stay valid while their batch is handled.
+  const options = { argBytes: true };
   try {
     for (const file of files) {
       await parseStraceFile(file, async (records) => {
         if (broken || records.length === 0) return;
         for (const r of records) lines.add(r);
-        if (!out.write(lines.take())) await once(out, "drain");
-      });
+        const chunk = lines.take();
+        const ready = out.write(chunk);
+        // Nothing left queued: the chunk went to the OS at once (a file, a pipe with room), and
+        // its buffer can be filled again. A write callback would come only once the event loop
+        // turns, which a fast read may not let it do for many chunks.
+        if (out.writableLength === 0) lines.recycle(chunk);
+        else if (!ready) await once(out, "drain");
+      }, options);
       if (broken) return;
     }
   } catch (err) {
