@@ -40,11 +40,10 @@ export async function readZone(ctx: TrialHookContext): Promise<void> {
   let stop: { kind: string } = { kind: "exited" };
   try {
     const session = await gdb.session();
-    if (!session.alive()) {
-      const why = session.endReason();
-      if (why !== null) await ctx.note("zone-read", { problem: why });
-      return;
-    }
+    // Asked first: gdb ended by the harness may not have reported its exit yet.
+    const why = session.endReason();
+    if (why !== null) await ctx.note("zone-read", { problem: why });
+    if (why !== null || !session.alive()) return;
     stop = await session.waitForStop({ timeoutMs: ZONE_WAIT_MS });
     await ctx.note("zone-read", { at: stop.kind === "timeout" ? "still running" : stop.kind === "exited" ? "after the exit" : "exit_group" });
     if (stop.kind !== "exited") {

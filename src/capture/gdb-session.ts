@@ -24,9 +24,10 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 const INTERRUPT_GRACE_MS = 3_000;
 /**
  * An exec that still waits on its dead threads after this long is stuck on gdb: a healthy
- * one finishes in milliseconds. Measured: about one gate exec in 160 under gdb, at load 8,
- * sat in begin_new_exec with every other thread a zombie traced by a gdb that never reaped
- * them, until the driver gave up 30 s later.
+ * one finishes in milliseconds. Measured: about one gate exec in 100–160 under gdb, at load
+ * 8, sat in begin_new_exec with every other thread a zombie traced by gdb, which had said
+ * "Couldn't get registers: No such process" (a thread gone under it) and gone back to its
+ * prompt instead of reaping them, until the driver gave up 30 s later.
  */
 const EXEC_STALL_MS = 5_000;
 const EXEC_POLL_MS = 200;
@@ -248,7 +249,8 @@ class PtyGdbSession implements GdbSession {
       }
       since ??= performance.now();
       if (performance.now() - since < EXEC_STALL_MS || !this.busy || this.exited) continue;
-      this.ended = `the program's exec waited ${EXEC_STALL_MS} ms for gdb to reap its exited threads (a ptrace deadlock in exec): gdb was ended so the program could run`;
+      const said = this.text.slice(this.mark).split(/\r?\n/).map((l) => l.trim()).filter((l) => l && l !== GDB_PROMPT.trim() && l !== "Continuing.").pop();
+      this.ended = `the program's exec waited ${EXEC_STALL_MS} ms for gdb to reap its exited threads (a ptrace deadlock in exec${said ? `; gdb's last word: ${said}` : ""}): gdb was ended so the program could run`;
       await this.kill();
       return;
     }
