@@ -12,9 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import dockerStopTimeout from "../../scenarios/docker-stop-timeout/index.js";
 import { analyseStopTrial } from "../../scenarios/docker-stop-timeout/analysis.js";
 import { classifyAgainstS5, TIMEOUT_TOLERANCE_MS } from "../../scenarios/docker-stop-timeout/claims.js";
-import { checkKernelObserver } from "../../src/capture/kernel.js";
 import { runCleanups } from "../../src/cleanup.js";
-import { isHarnessError } from "../../src/errors.js";
 import { buildProbe } from "../../src/probe/build.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { buildConfiguredImage } from "../../src/runtime/docker-image.js";
@@ -22,7 +20,7 @@ import { resolveImage } from "../../src/runtime/image.js";
 import { createRuntime } from "../../src/runtime/index.js";
 import { runScenario, type RunOptions } from "../../src/scenario/run.js";
 import { expectNothingLeft } from "../support/leftovers.js";
-import { missingRuntime, skipReason } from "../support/prereq.js";
+import { missingKernelObserver, missingRuntime, skipReason } from "../support/prereq.js";
 import { stripProgram } from "../support/programs.js";
 
 const out = await mkdtemp(join(tmpdir(), "forensics-targets-stop-"));
@@ -31,10 +29,7 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-const missingKernel = await checkKernelObserver().then(
-  () => null,
-  (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
-);
+const missingKernel = await missingKernelObserver();
 
 const run = (options: Pick<RunOptions, "runtime" | "target">, stopTimeouts: number[]) =>
   runScenario({

@@ -10,10 +10,8 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import signalBacklog from "../../scenarios/signal-backlog/index.js";
 import { analyseBacklogTrial, type BacklogTrial } from "../../scenarios/signal-backlog/accounting.js";
-import { checkKernelObserver } from "../../src/capture/kernel.js";
 import { resolveTool } from "../../src/capture/tools.js";
 import { runCleanups } from "../../src/cleanup.js";
-import { isHarnessError } from "../../src/errors.js";
 import { buildProbe } from "../../src/probe/build.js";
 import { launchers } from "../../src/probe/launchers.js";
 import { createRuntime } from "../../src/runtime/index.js";
@@ -22,7 +20,7 @@ import { buildConfiguredImage } from "../../src/runtime/docker-image.js";
 import { resolveImage } from "../../src/runtime/image.js";
 import { runScenario, type RunResult } from "../../src/scenario/run.js";
 import { expectNothingLeft } from "../support/leftovers.js";
-import { missingRuntime, skipReason } from "../support/prereq.js";
+import { missingKernelObserver, missingRuntime, skipReason } from "../support/prereq.js";
 import { buildStaticC, stripProgram } from "../support/programs.js";
 
 const out = await mkdtemp(join(tmpdir(), "forensics-targets-backlog-"));
@@ -31,10 +29,7 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-const missingKernel = await checkKernelObserver().then(
-  () => null,
-  (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
-);
+const missingKernel = await missingKernelObserver();
 const missingGdb = await resolveTool("gdb").then(
   () => null,
   () => "gdb on PATH",

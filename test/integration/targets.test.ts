@@ -10,7 +10,6 @@ import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyseRaceTrial } from "../../scenarios/sigterm-race/analysis.js";
 import sigtermRace from "../../scenarios/sigterm-race/index.js";
-import { checkKernelObserver } from "../../src/capture/kernel.js";
 import { isHarnessError } from "../../src/errors.js";
 import { buildProbe } from "../../src/probe/build.js";
 import { launchers } from "../../src/probe/launchers.js";
@@ -21,7 +20,7 @@ import { runCleanups } from "../../src/cleanup.js";
 import { runScenario, type RunOptions } from "../../src/scenario/run.js";
 import { binaryTarget, isShellForm } from "../../src/scenario/target.js";
 import { expectNothingLeft } from "../support/leftovers.js";
-import { missingRuntime, skipReason } from "../support/prereq.js";
+import { missingKernelObserver, missingRuntime, skipReason } from "../support/prereq.js";
 
 const SIGTERM_AFTER_US = 1_000_000;
 const out = await mkdtemp(join(tmpdir(), "forensics-targets-"));
@@ -30,10 +29,7 @@ afterAll(async () => {
   await rm(out, { recursive: true, force: true });
 });
 
-const missingKernel = await checkKernelObserver().then(
-  () => null,
-  (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
-);
+const missingKernel = await missingKernelObserver();
 
 const run = (options: Pick<RunOptions, "runtime" | "target" | "inits">) =>
   runScenario({

@@ -5,6 +5,7 @@
 import Docker from "dockerode";
 import { execa } from "execa";
 import { expect, type TestContext } from "vitest";
+import { checkKernelObserver } from "../../src/capture/kernel.js";
 import { isHarnessError } from "../../src/errors.js";
 import type { Runtime } from "../../src/runtime/runtime.js";
 
@@ -50,4 +51,11 @@ export const missingRuntime = (runtime: Runtime): Promise<string | null> =>
   runtime.preflight().then(
     () => null,
     (err: unknown) => `the ${runtime.kind} runtime (${isHarnessError(err) ? err.message : String(err)})`,
+  );
+
+/** null when the kernel observer can attach here (tracefs, the events it needs), else its message. */
+export const missingKernelObserver = (): Promise<string | null> =>
+  checkKernelObserver().then(
+    () => null,
+    (err: unknown) => (isHarnessError(err) ? err.message : String(err)),
   );
