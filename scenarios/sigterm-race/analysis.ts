@@ -186,7 +186,17 @@ function whereLost(kernel: KernelRecord[], fate: { index: number; result: Signal
   // The kernel's two captures follow each other in `kernel`: "after" is by stamp.
   const at = kernel[fate.index]!.tsUs ?? -Infinity;
   const after = kernel.filter((r) => r.tsUs !== null && r.tsUs >= at).sort((a, b) => a.tsUs! - b.tsUs!);
-  const caught = (pid: number) => after.findIndex((r) => r.kind === "signal-deliver" && r.pid === pid && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
+  // A signal sent to a process is delivered on whichever of its threads dequeues it (a Go
+  // program has several): a delivery counts for pid on pid itself or a task forked below it.
+  const below = (pid: number): Set<number> => {
+    const tasks = new Set([pid]);
+    for (const r of kernel) if (r.kind === "fork" && tasks.has(r.parentPid)) tasks.add(r.childPid);
+    return tasks;
+  };
+  const caught = (pid: number) => {
+    const tasks = below(pid);
+    return after.findIndex((r) => r.kind === "signal-deliver" && r.pid !== null && tasks.has(r.pid) && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
+  };
   const forward = after.find((r): r is Extract<KernelRecord, { kind: "signal-generate" }> => r.kind === "signal-generate" && r.sig === SIGTERM && r.pid === pid1 && r.targetPid !== pid1);
   if (!forward) return caught(pid1) >= 0 ? "pid1-handler" : null;
   // The child got it while still running the init's code: its exec of the program comes after.
