@@ -1,22 +1,15 @@
 import { isAscii } from "node:buffer";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createJsonLines } from "../../src/parse/record-json.js";
 import { createStraceParser, parseStraceText, pidFromFileName } from "../../src/parse/strace.js";
+import { STRACE_FIXTURES, straceCaptures } from "../support/strace-captures.js";
 
 // --json has the parser leave arguments in the bytes read (argBytes) and writes them from
 // there: the lines must be those of the full records, whatever the pieces a log is read in.
-const STRACE = join(import.meta.dirname, "..", "fixtures", "strace");
-const captures = [
-  ...readdirSync(STRACE).filter((f) => f.endsWith(".log")),
-  ...readdirSync(join(STRACE, "ff"))
-    .filter((f) => !f.endsWith(".golden.jsonl"))
-    .map((f) => join("ff", f)),
-  ...readdirSync(join(STRACE, "real-world"))
-    .filter((f) => f.endsWith(".log"))
-    .map((f) => join("real-world", f)),
-].filter((name) => isAscii(readFileSync(join(STRACE, name))));
+const STRACE = STRACE_FIXTURES;
+const captures = straceCaptures().filter((name) => isAscii(readFileSync(join(STRACE, name))));
 
 /** The log through pushAscii in pieces of `size` bytes, each piece's records written before the next push. */
 function writtenFromBytes(bytes: Buffer, size: number, pid: number | undefined): string {

@@ -1,21 +1,14 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createJsonLines } from "../../src/parse/record-json.js";
 import type { StraceRecord } from "../../src/parse/records.js";
 import { parseStraceText, pidFromFileName } from "../../src/parse/strace.js";
+import { STRACE_FIXTURES, straceCaptures } from "../support/strace-captures.js";
 
 // --json writes records as bytes of its own making; they must be exactly JSON.stringify's text.
-const STRACE = join(import.meta.dirname, "..", "fixtures", "strace");
-const captures = [
-  ...readdirSync(STRACE).filter((f) => f.endsWith(".log")),
-  ...readdirSync(join(STRACE, "ff"))
-    .filter((f) => !f.endsWith(".golden.jsonl"))
-    .map((f) => join("ff", f)),
-  ...readdirSync(join(STRACE, "real-world"))
-    .filter((f) => f.endsWith(".log"))
-    .map((f) => join("real-world", f)),
-];
+const STRACE = STRACE_FIXTURES;
+const captures = straceCaptures();
 
 const written = (records: StraceRecord[]): string => {
   const lines = createJsonLines();
