@@ -114,7 +114,10 @@ describe("tz-matrix --image (docker runtime)", async () => {
       expect(utc.o.tzSeen).toBe("UTC");
       if (!gdbEndedAtExec(utc.o)) expect(utc.o.local).toMatchObject({ name: "UTC", offsetS: 0 });
       expect(utc.o.tzAccesses.some((a) => a.path === "/etc/localtime")).toBe(false);
-      expect(utc.findings.find((f) => f.claim === "T1")!.verdict).toBe("confirmed");
+      // With TZ=UTC nothing is opened: only gdb's read of the zone decides T1.
+      const t1 = utc.findings.find((f) => f.claim === "T1")!;
+      if (gdbEndedAtExec(utc.o)) expect(t1).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(/a ptrace deadlock in exec/) });
+      else expect(t1.verdict).toBe("confirmed");
     }, 120_000);
   });
 });
@@ -127,10 +130,12 @@ describe("tz-matrix --binary, stripped (namespace runtime)", async () => {
       const result = await run("namespace", { kind: "binary", path: program, args: [] }, ["unset"]);
       const { o } = observed(result);
       expect(o.local).toBeNull();
-      expect(o.zoneUnseen).toMatch(/gdb could not read 'time\.localLoc' \(no DWARF/);
+      // gdb ended at the exec (see gdbEndedAtExec) never reached the question of DWARF.
+      const why = gdbEndedAtExec(o) ? /gdb could not read the zone: .*a ptrace deadlock in exec/ : /gdb could not read 'time\.localLoc' \(no DWARF/;
+      expect(o.zoneUnseen).toMatch(why);
       expect(o.tzAccesses.filter((a) => a.op === "open").map((a) => [a.path, a.errno])).toEqual([["/etc/localtime", "ENOENT"]]);
       expect(finding(result, "T1").verdict).toBe("confirmed");
-      expect(finding(result, "T2")).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(/no DWARF/) });
+      expect(finding(result, "T2")).toMatchObject({ verdict: "inconclusive", summary: expect.stringMatching(why) });
       await expectNothingLeft({ runIds: [basename(result.bundle)], docker: false });
     }, 120_000);
   });
