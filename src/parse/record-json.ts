@@ -1,5 +1,5 @@
 import type { StraceRecord, SyscallRecord } from "./records.js";
-import type { ByteArgs } from "./strace.js";
+import type { LineCall, RecordSink } from "./strace.js";
 
 // `--json` writes one line per record: a million lines, 2.5× the bytes of a 100 MB log. Built as
 // strings (JSON.stringify, or templates) the lines cost more than parsing did — the shortest
@@ -8,9 +8,9 @@ import type { ByteArgs } from "./strace.js";
 // exactly JSON.stringify(record) + "\n" (same keys, order, escapes, numbers); a test holds it
 // to that on every fixture.
 //
-// A syscall's arguments, most of a line, may come as the bytes the log was read into
-// (ByteArgs, the parser's argBytes): made into strings, only to be encoded back into the same
-// bytes, they were the writer's largest cost and a good part of the parser's.
+// A syscall read from one line comes as the bytes the log was read into (a LineCall, given to
+// the parser as its sink): made into a record of strings, only to be encoded back into the
+// same bytes, it cost more than the rest of the writer, and a good part of the parser.
 //
 // The writers are plain functions of (view, position) returning the next position, called
 // after one check per record that the buffer has room for its longest possible text: V8
@@ -121,7 +121,7 @@ function putLiteral(v: DataView, p: number, literal: Literal): number {
 }
 
 /** The bytes d[from, to) at p, a word at a time: up to 3 bytes past them are written too, read from past `to`. */
-function copyWords(v: DataView, p: number, d: DataView, from: number, to: number): number {
+function copyWords(v: DataView, p: number, d: DataView<ArrayBufferLike>, from: number, to: number): number {
   for (let i = from; i < to; i += 4) v.setUint32(p + i - from, d.getUint32(i, true), true);
   return p + to - from;
 }
@@ -267,20 +267,23 @@ function putString(v: DataView, p: number, s: string): number {
 
 /**
  * A JSON string of the ASCII bytes src[from, to): what putString writes for their text, read
- * from the bytes a parser left its arguments in (ByteArgs) rather than from a string.
+ * from the bytes a LineCall points into rather than from a string. `words` views the same
+ * bytes.
  */
-function putByteString(v: DataView, p: number, src: Uint8Array, from: number, to: number): number {
+function putByteString(v: DataView, p: number, src: Uint8Array, words: DataView<ArrayBufferLike>, from: number, to: number): number {
   v.setUint8(p++, C_QUOTE);
   let i = from;
   while (i < to) {
-    // Four bytes a round while none is escaped, stored as one word.
+    // Four bytes a round while none is escaped, tested as one word (the bytes are ASCII): a
+    // byte below 0x20, a quote or a backslash sets the top bit of its byte in `hit`.
     while (i + 4 <= to) {
-      const c0 = src[i]!;
-      const c1 = src[i + 1]!;
-      const c2 = src[i + 2]!;
-      const c3 = src[i + 3]!;
-      if ((ESCAPE[c0]! | ESCAPE[c1]! | ESCAPE[c2]! | ESCAPE[c3]!) !== 0) break;
-      v.setUint32(p, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24), true);
+      const x = words.getInt32(i, true);
+      const quote = x ^ 0x22222222;
+      const backslash = x ^ 0x5c5c5c5c;
+      const hit =
+        (((x - 0x20202020) | 0) & ~x) | (((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash);
+      if ((hit & 0x80808080) !== 0) break;
+      v.setInt32(p, x, true);
       p += 4;
       i += 4;
     }
@@ -316,9 +319,39 @@ function putPlainName(v: DataView, p: number, name: string): number {
   return p + name.length;
 }
 
-/** Collects JSON lines as UTF-8 bytes; `take` hands them over and starts a new buffer. */
-export interface JsonLines {
-  add(record: StraceRecord): void;
+/** A syscall's fields after `ret`, and the end of its line. */
+function putSyscallEnd(
+  v: DataView,
+  p: number,
+  errno: string | null,
+  errnoText: string | null,
+  retNote: string | null,
+  durationUs: number | null,
+  resumed: 0 | 1,
+  unfinished: 0 | 1,
+): number {
+  if (errno === null && errnoText === null && retNote === null) {
+    p = putLiteral(v, p, NO_ERRNO_NOTE);
+    if (durationUs === null) return putLiteral(v, p, NO_DURATION_END[resumed]![unfinished]!);
+    p = putNumber(v, p, durationUs);
+  } else {
+    p = putLiteral(v, p, K_ERRNO);
+    p = putStringOrNull(v, p, errno);
+    p = putLiteral(v, p, K_ERRNO_TEXT);
+    p = putStringOrNull(v, p, errnoText);
+    p = putLiteral(v, p, K_RET_NOTE);
+    p = putStringOrNull(v, p, retNote);
+    p = putLiteral(v, p, K_DURATION);
+    p = putNumberOrNull(v, p, durationUs);
+  }
+  return putLiteral(v, p, SYSCALL_END[resumed]![unfinished]!);
+}
+
+/**
+ * Collects JSON lines as UTF-8 bytes, of records and of a parser's LineCalls (the parser's
+ * sink); `take` hands them over and starts a new buffer.
+ */
+export interface JsonLines extends RecordSink {
   take(): Buffer;
   /**
    * Gives back what take() handed over, once nothing reads it any more (written): its buffer
@@ -400,16 +433,14 @@ export function createJsonLines(): JsonLines {
     return copyWords(v, p, d, usAt, STAMP_END);
   };
 
-  const putSyscall = (r: SyscallRecord & Partial<ByteArgs>): void => {
+  /** The bytes of the last LineCall written, and a view of them that reads words. */
+  let callSource: Uint8Array | null = null;
+  let callWords: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  const putSyscall = (r: SyscallRecord): void => {
     const args = r.args;
-    const spans = r.argSpans;
-    const spansAt = r.argSpansAt!;
-    const spansEnd = r.argSpansEnd!;
     let chars = r.syscall.length + (r.ret?.length ?? 0) + (r.errno?.length ?? 0) + (r.errnoText?.length ?? 0) + (r.retNote?.length ?? 0);
     for (let i = 0; i < args.length; i++) chars += args[i]!.length + 3;
-    // Items of one line, in order, with a comma at least between two: the bytes from the first
-    // to the end of the last count each item's, and one more per item but the last.
-    if (spans !== undefined && spansEnd > spansAt) chars += spans[spansEnd - 1]! - spans[spansAt]! + 3;
     const v = room(RECORD_BYTES + BYTES_PER_CHAR * chars);
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, r.pid);
@@ -424,40 +455,44 @@ export function createJsonLines(): JsonLines {
       p = putString(v, p, name);
       p = putLiteral(v, p, K_ARGS);
     }
-    if (spans !== undefined) {
-      const src = r.argBytes!;
-      for (let k = spansAt; k < spansEnd; k += 2) {
-        if (k > spansAt) v.setUint8(p++, C_COMMA);
-        p = putByteString(v, p, src, spans[k]!, spans[k + 1]!);
-      }
-    } else {
-      for (let i = 0; i < args.length; i++) {
-        if (i > 0) v.setUint8(p++, C_COMMA);
-        p = putString(v, p, args[i]!);
-      }
+    for (let i = 0; i < args.length; i++) {
+      if (i > 0) v.setUint8(p++, C_COMMA);
+      p = putString(v, p, args[i]!);
     }
     p = putLiteral(v, p, K_RET);
     p = putStringOrNull(v, p, r.ret);
-    const resumed = r.resumed ? 1 : 0;
-    const unfinished = r.unfinished ? 1 : 0;
-    if (r.errno === null && r.errnoText === null && r.retNote === null) {
-      p = putLiteral(v, p, NO_ERRNO_NOTE);
-      if (r.durationUs === null) {
-        pos = putLiteral(v, p, NO_DURATION_END[resumed]![unfinished]!);
-        return;
-      }
-      p = putNumber(v, p, r.durationUs);
-    } else {
-      p = putLiteral(v, p, K_ERRNO);
-      p = putStringOrNull(v, p, r.errno);
-      p = putLiteral(v, p, K_ERRNO_TEXT);
-      p = putStringOrNull(v, p, r.errnoText);
-      p = putLiteral(v, p, K_RET_NOTE);
-      p = putStringOrNull(v, p, r.retNote);
-      p = putLiteral(v, p, K_DURATION);
-      p = putNumberOrNull(v, p, r.durationUs);
+    pos = putSyscallEnd(v, p, r.errno, r.errnoText, r.retNote, r.durationUs, r.resumed ? 1 : 0, r.unfinished ? 1 : 0);
+  };
+
+  /** What putSyscall writes for the record a LineCall stands for, from its bytes. */
+  const putCall = (c: LineCall): void => {
+    const src = c.bytes;
+    if (src !== callSource) {
+      callSource = src;
+      callWords = new DataView(src.buffer, src.byteOffset, src.length);
     }
-    pos = putLiteral(v, p, SYSCALL_END[resumed]![unfinished]!);
+    const spans = c.spans;
+    const n = 2 * c.spanCount;
+    let chars = c.retEnd - c.retAt + (c.errno?.length ?? 0) + (c.errnoText?.length ?? 0) + (c.retNote?.length ?? 0);
+    // Items of one line, in order, with a comma at least between two: the bytes from the first
+    // to the end of the last count each item's, and one more per item but the last.
+    if (n > 0) chars += spans[n - 1]! - spans[0]! + 3;
+    const v = room(RECORD_BYTES + c.nameEnd - c.nameAt + BYTES_PER_CHAR * chars);
+    let p = putLiteral(v, pos, KIND.syscall);
+    p = putNumberOrNull(v, p, c.pid);
+    p = putLiteral(v, p, K_TS);
+    p = putStamps(v, p, c.ts, c.tsUs);
+    // A name the parser read is letters, digits, `_` and `?`: nothing to escape.
+    p = putLiteral(v, p, K_SYSCALL_OPEN);
+    p = copyWords(v, p, callWords, c.nameAt, c.nameEnd);
+    p = putLiteral(v, p, K_SYSCALL_CLOSE_ARGS);
+    for (let k = 0; k < n; k += 2) {
+      if (k > 0) v.setUint8(p++, C_COMMA);
+      p = putByteString(v, p, src, callWords, spans[k]!, spans[k + 1]!);
+    }
+    p = putLiteral(v, p, K_RET);
+    p = putByteString(v, p, src, callWords, c.retAt, c.retEnd);
+    pos = putSyscallEnd(v, p, c.errno, c.errnoText, c.retNote, c.durationUs, 0, c.unfinished ? 1 : 0);
   };
 
   /** Every other kind: few in a log. */
@@ -523,6 +558,7 @@ export function createJsonLines(): JsonLines {
       if (r.kind === "syscall") putSyscall(r);
       else putOther(r);
     },
+    addCall: putCall,
     take(): Buffer {
       const out = buf.subarray(0, pos);
       // The bytes handed over may wait in a stream's queue: the next ones go to another

@@ -29,24 +29,42 @@ export interface StraceParserOptions {
    */
   failedOnly?: boolean;
   /**
-   * Leaves the arguments of a call read from one line of a pushAscii piece in that piece's
-   * bytes: its record comes with `args: []` and the items' ranges (ByteArgs), valid until
-   * the next push. For a writer that copies them out as bytes (`--json`), sparing a string
-   * per argument that would only be encoded back into the same bytes.
+   * Hands every record to the sink, in order, as its line is parsed; push*() and end()
+   * then return none. A syscall read whole from one line of a pushAscii piece comes as a
+   * LineCall: ranges of the bytes read instead of a record. For a writer that copies text
+   * out as bytes (`--json`), sparing a record and a string per argument that would only be
+   * encoded back into the same bytes.
    */
-  argBytes?: boolean;
+  sink?: RecordSink;
+}
+
+export interface RecordSink {
+  add(record: StraceRecord): void;
+  /** `call` and the bytes it points into are valid during this call only. */
+  addCall(call: LineCall): void;
 }
 
 /**
- * Where options.argBytes leaves a syscall's arguments: item k is
- * argBytes[argSpans[argSpansAt + 2k], argSpans[argSpansAt + 2k + 1]), ASCII, for
- * argSpansAt + 2k < argSpansEnd. The spans of a piece's calls share one array.
+ * A syscall record that is still the bytes of its line: `syscall` is bytes[nameAt, nameEnd),
+ * `ret` bytes[retAt, retEnd), argument k bytes[spans[2k], spans[2k + 1]) for k < spanCount,
+ * all ASCII. Not resumed: a resumed call is a record.
  */
-export interface ByteArgs {
-  argBytes: Uint8Array;
-  argSpans: Int32Array;
-  argSpansAt: number;
-  argSpansEnd: number;
+export interface LineCall {
+  bytes: Uint8Array;
+  pid: number | null;
+  ts: number | null;
+  tsUs: number | null;
+  nameAt: number;
+  nameEnd: number;
+  spans: Int32Array;
+  spanCount: number;
+  retAt: number;
+  retEnd: number;
+  errno: string | null;
+  errnoText: string | null;
+  retNote: string | null;
+  durationUs: number | null;
+  unfinished: boolean;
 }
 
 export interface StraceParser {
@@ -562,6 +580,9 @@ function readPrefix(
   out.body = j;
 }
 
+/** exit and exit_group never return: for them "= ?" is the whole call. */
+const exits = (name: string): boolean => name === "exit_group" || name === "exit";
+
 function isBlank(b: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {
     const c = b[i];
@@ -576,16 +597,33 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const failedOnly = options.failedOnly === true;
   /** Whether the arguments of calls that did not fail go unread (only checked). */
   const failedArgsOnly = options.failedArgsOnly === true || failedOnly;
-  const argBytes = options.argBytes === true;
-  /** With argBytes, the codes given to pushAscii while its piece is parsed (else null). */
+  const sink = options.sink ?? null;
+  /** With a sink, the codes given to pushAscii while its piece is parsed (else null). */
   let pieceBytes: Uint8Array | null = null;
-  /**
-   * The spans of the arguments left in pieceBytes, and how many of its entries are used: one
-   * array for many calls rather than one per call. A new piece starts again at 0 (the last
-   * piece's records are no longer read); a full one is left to its records for a new one.
-   */
-  let pieceSpans = new Int32Array(1024);
-  let pieceSpansEnd = 0;
+  /** What the sink is given for each call, overwritten by the next. */
+  const lineCall: LineCall = {
+    bytes: new Uint8Array(0),
+    pid: null,
+    ts: null,
+    tsUs: null,
+    nameAt: 0,
+    nameEnd: 0,
+    spans,
+    spanCount: 0,
+    retAt: 0,
+    retEnd: 0,
+    errno: null,
+    errnoText: null,
+    retNote: null,
+    durationUs: null,
+    unfinished: false,
+  };
+  /** Gives the sink the records a line made before a call it gets as a LineCall, or at the end of a push. */
+  const flush = (out: StraceRecord[]): void => {
+    if (out.length === 0) return;
+    for (let k = 0; k < out.length; k++) sink!.add(out[k]!);
+    out.length = 0;
+  };
   let omitted = 0;
   // Keyed by pid; -1 stands for lines without one (strace omits the prefix while it traces
   // a single process, so a call started then may resume under "[pid N]").
@@ -818,13 +856,35 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       omitted++;
       return true;
     }
-    const ret = s.slice(retAt, retEnd);
-    const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
     const retNote = i < noteEnd ? s.slice(i, noteEnd) : null;
     // "= ?" without an errno: no return was ever seen, the task died inside the call (a
     // thread blocked in futex when another one exited the process). exit and exit_group
     // never return, so for them "= ?" is the whole call.
-    const unfinished = errno === null && ret === "?" && name !== "exit_group" && name !== "exit";
+    const unknown = errno === null && retEnd === retAt + 1 && first === C_QMARK;
+    if (items === null && b === pieceBytes && typeof syscall === "number") {
+      const call = lineCall;
+      call.bytes = b;
+      call.pid = at.pid;
+      call.ts = at.ts;
+      call.tsUs = at.tsUs;
+      call.nameAt = syscall;
+      call.nameEnd = argsAt - 1;
+      call.spans = spans;
+      call.spanCount = spanCount;
+      call.retAt = retAt;
+      call.retEnd = retEnd;
+      call.errno = errno;
+      call.errnoText = errnoText;
+      call.retNote = retNote;
+      call.durationUs = durationUs;
+      call.unfinished = unknown && !exits(s.slice(syscall, argsAt - 1));
+      flush(out);
+      sink!.addCall(call);
+      return true;
+    }
+    const ret = s.slice(retAt, retEnd);
+    const name = typeof syscall === "number" ? s.slice(syscall, argsAt - 1) : syscall;
+    const unfinished = unknown && !exits(name);
     let args: string[];
     if (!fromSpans) {
       args = headArgs!;
@@ -832,38 +892,6 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       args = [];
     } else {
       if (items === false) splitItems(s, b, argsAt, end, C_RPAREN, null, false);
-      if (b === pieceBytes && head === null) {
-        const n = 2 * spanCount;
-        if (pieceSpansEnd + n > pieceSpans.length) {
-          // The piece's records so far keep the full array.
-          pieceSpans = new Int32Array(Math.max(2 * pieceSpans.length, n));
-          pieceSpansEnd = 0;
-        }
-        const spansAt = pieceSpansEnd;
-        for (let k = 0; k < n; k++) pieceSpans[spansAt + k] = spans[k]!;
-        pieceSpansEnd = spansAt + n;
-        const record: SyscallRecord & ByteArgs = {
-          kind: "syscall",
-          pid: at.pid,
-          ts: at.ts,
-          tsUs: at.tsUs,
-          syscall: name,
-          args: [],
-          ret,
-          errno,
-          errnoText,
-          retNote,
-          durationUs,
-          resumed,
-          unfinished,
-          argBytes: b,
-          argSpans: pieceSpans,
-          argSpansAt: spansAt,
-          argSpansEnd: spansAt + n,
-        };
-        out.push(record);
-        return true;
-      }
       args = sliceSpans(s);
       if (head !== null) {
         const headItems: string[] = [];
@@ -1124,10 +1152,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       nl = text.indexOf("\n", from);
     }
     const b = bytes ?? scratchCodes(text);
-    if (argBytes && bytes !== undefined) {
-      pieceBytes = bytes;
-      pieceSpansEnd = 0;
-    }
+    if (sink !== null && bytes !== undefined) pieceBytes = bytes;
     while (nl >= 0) {
       parseLine(text, b, from, nl, out);
       from = nl + 1;
@@ -1135,6 +1160,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     }
     pieceBytes = null;
     if (from < text.length) partial = text.slice(from);
+    if (sink !== null) flush(out);
     return out;
   };
 
@@ -1142,6 +1168,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     push(line: string): StraceRecord[] {
       const out: StraceRecord[] = [];
       parseLine(line, scratchCodes(line), 0, line.length, out);
+      if (sink !== null) flush(out);
       return out;
     },
     pushText: (text: string): StraceRecord[] => pushPiece(text, undefined),
@@ -1159,6 +1186,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         out.push(unparsed(carry, "the log ends inside a line cut by a strace note"));
         carry = null;
       }
+      if (sink !== null) flush(out);
       return out;
     },
     omitted: (): number => omitted,

@@ -48,15 +48,18 @@ async function printJson(files: string[]): Promise<void> {
     if (err.code === "EPIPE") broken = true;
   };
   out.on("error", onError);
+  // The parser hands each record to the writer as it goes (its sink): a call as the bytes
+  // read, which are valid only then.
   const lines = createJsonLines();
-  // The writer copies arguments from the bytes read, which stay valid while their batch is handled.
-  const options = { argBytes: true };
+  const options = { sink: lines };
   try {
     for (const file of files) {
-      await parseStraceFile(file, async (records) => {
-        if (broken || records.length === 0) return;
-        for (const r of records) lines.add(r);
+      await parseStraceFile(file, async () => {
         const chunk = lines.take();
+        if (broken || chunk.length === 0) {
+          lines.recycle(chunk);
+          return;
+        }
         const ready = out.write(chunk);
         // Nothing left queued: the chunk went to the OS at once (a file, a pipe with room), and
         // its buffer can be filled again. A write callback would come only once the event loop

@@ -6,29 +6,30 @@ import { createJsonLines } from "../../src/parse/record-json.js";
 import { createStraceParser, parseStraceText, pidFromFileName } from "../../src/parse/strace.js";
 import { STRACE_FIXTURES, straceCaptures } from "../support/strace-captures.js";
 
-// --json has the parser leave arguments in the bytes read (argBytes) and writes them from
-// there: the lines must be those of the full records, whatever the pieces a log is read in.
+// --json gives the parser its writer as the sink: each call read from one line is written
+// from the bytes read (a LineCall), every other record as it comes. The lines must be those of
+// the full records, in their order, whatever the pieces a log is read in.
 const STRACE = STRACE_FIXTURES;
 const captures = straceCaptures().filter((name) => isAscii(readFileSync(join(STRACE, name))));
 
-/** The log through pushAscii in pieces of `size` bytes, each piece's records written before the next push. */
+/** The log through pushAscii in pieces of `size` bytes, each piece's lines taken before the next push. */
 function writtenFromBytes(bytes: Buffer, size: number, pid: number | undefined): string {
-  const parser = createStraceParser({ pid, argBytes: true });
   const lines = createJsonLines();
+  const parser = createStraceParser({ pid, sink: lines });
   const out: string[] = [];
   for (let at = 0; at < bytes.length; at += size) {
-    // A copy per piece, overwritten once its records are written: they must not need it later.
+    // A copy per piece, overwritten once it is parsed: what was written must not need it later.
     const piece = Uint8Array.from(bytes.subarray(at, at + size));
-    for (const r of parser.pushAscii(piece, Buffer.from(piece).toString("latin1"))) lines.add(r);
-    out.push(lines.take().toString("utf8"));
+    expect(parser.pushAscii(piece, Buffer.from(piece).toString("latin1"))).toEqual([]);
     piece.fill(0);
+    out.push(lines.take().toString("utf8"));
   }
-  for (const r of parser.end()) lines.add(r);
+  expect(parser.end()).toEqual([]);
   out.push(lines.take().toString("utf8"));
   return out.join("");
 }
 
-describe("JSON lines of arguments left in the bytes read", () => {
+describe("JSON lines written by the parser's sink", () => {
   it("covers ASCII captures", () => {
     expect(captures.length).toBeGreaterThan(10);
   });
