@@ -5,13 +5,13 @@
 // of links to everything but strace; a private mount namespace hiding /usr/local/go.
 
 import { existsSync } from "node:fs";
-import { mkdir, readdir, symlink } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, symlink } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectNothingLeft } from "../support/leftovers.js";
 import { missingRoot, skipUnlessCI } from "../support/prereq.js";
-import { ensureBuilt, expectNoCompleteBundle, expectOneErrorLine, GO_BIN_DIR, makeSandbox, runCli, type Sandbox } from "./cli.js";
+import { ensureBuilt, expectNoCompleteBundle, expectOneErrorLine, GO_BIN_DIR, makeSandbox, root, runCli, type Sandbox } from "./cli.js";
 
 beforeAll(ensureBuilt);
 
@@ -136,5 +136,28 @@ describe("a Go toolchain that does not exist", () => {
     // The build comes before the bundle: nothing was written.
     expect(await expectNoCompleteBundle(sandbox.out)).toEqual([]);
     await expectNothingLeft({ pid: r.pid, sandbox });
+  });
+});
+
+describe("an install without go-probes/", () => {
+  it("still parses and says its version; run exits 69 with one line naming go-probes/ (no stack trace at start-up)", async () => {
+    const sandbox = await makeSandbox();
+    const install = join(sandbox.dir, "install");
+    await mkdir(install);
+    for (const part of ["package.json", "bin", "dist"]) await cp(join(root, part), join(install, part), { recursive: true });
+    await symlink(join(root, "node_modules"), join(install, "node_modules"));
+    const cli = (args: string[]) =>
+      execa(process.execPath, [join(install, "bin", "forensics.js"), ...args], { cwd: sandbox.dir, env: { TMPDIR: sandbox.tmp }, reject: false, timeout: 60_000 });
+
+    const version = await cli(["--version"]);
+    expect([version.exitCode, version.stdout.trim()]).toEqual([0, JSON.parse(await readFile(join(root, "package.json"), "utf8")).version]);
+    const parsed = await cli(["parse", "strace", join(root, "test", "fixtures", "strace", "tricky.log")]);
+    expect(parsed.exitCode).toBe(0);
+    expect(parsed.stdout).toMatch(/records from 1 file, 0 unparsed$/);
+
+    const r = await cli(["run", "sigterm-race", "--out", sandbox.out]);
+    expect(r.exitCode).toBe(69);
+    expect(expectOneErrorLine(String(r.stderr), { progress: true })).toMatch(/go-probes\/go\.mod not found .*reinstall forensics/);
+    await expectNoCompleteBundle(sandbox.out);
   });
 });
