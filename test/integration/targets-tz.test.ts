@@ -54,7 +54,7 @@ const observed = (result: RunResult) => {
 };
 const finding = (result: RunResult, claim: string) => result.findings.find((f) => f.claim === claim)!;
 /**
- * About one gdb trial in 160 under load, the gate's exec waits for gdb to reap its exited
+ * About one gdb trial in 100–160 under load (5–8), the gate's exec waits for gdb to reap its exited
  * threads while gdb waits on the execing thread; the session's watchdog ends gdb so the
  * program runs, and the zone is unseen with that reason (gdb-session.ts). Such a trial is
  * checked for saying so; the others for what gdb read.
