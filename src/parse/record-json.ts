@@ -186,6 +186,19 @@ function putNumber(v: DataView, p: number, n: number): number {
 const putNumberOrNull = (v: DataView, p: number, n: number | null): number =>
   n === null ? putLiteral(v, p, NULL) : putNumber(v, p, n);
 
+/** The ASCII character c as it stands in a JSON string: itself, or escaped as JSON.stringify escapes it. */
+function putAscii(v: DataView, p: number, c: number): number {
+  const e = ESCAPE[c]!;
+  if (e === 0) {
+    v.setUint8(p, c);
+    return p + 1;
+  }
+  v.setUint8(p, C_BACKSLASH);
+  if (e === C_u) return putHexEscape(v, p + 1, c);
+  v.setUint8(p + 1, e);
+  return p + 2;
+}
+
 /**
  * Characters from s[start] on as UTF-8, escaped as JSON.stringify escapes a string's body
  * when `escape`.
@@ -194,14 +207,8 @@ function putChars(v: DataView, p: number, s: string, escape: boolean, start: num
   for (let i = start; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
-      const e = escape ? ESCAPE[c]! : 0;
-      if (e === 0) {
-        v.setUint8(p++, c);
-      } else {
-        v.setUint8(p++, C_BACKSLASH);
-        if (e === C_u) p = putHexEscape(v, p, c);
-        else v.setUint8(p++, e);
-      }
+      if (escape) p = putAscii(v, p, c);
+      else v.setUint8(p++, c);
     } else if (c < 0x800) {
       v.setUint8(p++, 0xc0 | (c >> 6));
       v.setUint8(p++, 0x80 | (c & 0x3f));
@@ -251,14 +258,7 @@ function putString(v: DataView, p: number, s: string): number {
       p = putChars(v, p, s, true, i);
       break;
     }
-    const e = ESCAPE[c]!;
-    if (e === 0) {
-      v.setUint8(p++, c);
-    } else {
-      v.setUint8(p++, C_BACKSLASH);
-      if (e === C_u) p = putHexEscape(v, p, c);
-      else v.setUint8(p++, e);
-    }
+    p = putAscii(v, p, c);
     i++;
   }
   v.setUint8(p, C_QUOTE);
@@ -289,14 +289,7 @@ function putByteString(v: DataView, p: number, src: Uint8Array, words: DataView<
     }
     if (i >= to) break;
     const c = src[i]!;
-    const e = ESCAPE[c]!;
-    if (e === 0) {
-      v.setUint8(p++, c);
-    } else {
-      v.setUint8(p++, C_BACKSLASH);
-      if (e === C_u) p = putHexEscape(v, p, c);
-      else v.setUint8(p++, e);
-    }
+    p = putAscii(v, p, c);
     i++;
   }
   v.setUint8(p, C_QUOTE);

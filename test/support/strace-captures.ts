@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 
-/** The committed strace captures the JSON writer is checked on. */
+/** The committed strace captures the JSON writer and the failedOnly parse are checked on. */
 export const STRACE_FIXTURES = join(import.meta.dirname, "..", "fixtures", "strace");
 
 /** Every capture under test/fixtures/strace (top level, -ff sets, real-world), as paths relative to it. */

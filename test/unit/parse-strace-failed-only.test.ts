@@ -1,20 +1,13 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createStraceParser, parseStraceText, pidFromFileName } from "../../src/parse/strace.js";
+import { STRACE_FIXTURES, straceCaptures } from "../support/strace-captures.js";
 
 // failedOnly (the failure table's mode) must leave out exactly the syscall records without an
 // errno, count them, and give every other record as the full parse does.
-const DIR = join(import.meta.dirname, "..", "fixtures", "strace");
-const FIXTURES = [
-  ...readdirSync(DIR).filter((f) => f.endsWith(".log")),
-  ...readdirSync(join(DIR, "ff"))
-    .filter((f) => !f.endsWith(".golden.jsonl"))
-    .map((f) => join("ff", f)),
-  ...readdirSync(join(DIR, "real-world"))
-    .filter((f) => f.endsWith(".log"))
-    .map((f) => join("real-world", f)),
-].sort();
+const DIR = STRACE_FIXTURES;
+const FIXTURES = straceCaptures().sort();
 
 describe("strace parser, failedOnly", () => {
   it.each(FIXTURES)("%s: the full parse without its calls that did not fail, which are counted", (name) => {
