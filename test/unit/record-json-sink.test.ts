@@ -42,4 +42,22 @@ describe("JSON lines written by the parser's sink", () => {
       .join("");
     for (const size of [bytes.length, 4096, 777]) expect(writtenFromBytes(bytes, size, pid)).toBe(expected);
   });
+
+  it("takes text that is not ASCII (pushText) as records, in order, with the same lines", () => {
+    // A real capture, its ASCII pieces interleaved with text pieces, as a log with some non-ASCII
+    // bytes is read: every call of a text piece reaches the sink as a record.
+    const text = readFileSync(join(STRACE, "go-sigterm-threads.log"), "utf8");
+    const lines = createJsonLines();
+    const parser = createStraceParser({ sink: lines });
+    const seen: string[] = [];
+    for (let at = 0, k = 0; at < text.length; at += 1000, k++) {
+      const piece = text.slice(at, at + 1000);
+      const returned = k % 2 === 0 ? parser.pushText(piece) : parser.pushAscii(Uint8Array.from(Buffer.from(piece, "latin1")), piece);
+      expect(returned).toEqual([]);
+      seen.push(lines.take().toString("utf8"));
+    }
+    expect(parser.end()).toEqual([]);
+    seen.push(lines.take().toString("utf8"));
+    expect(seen.join("")).toBe(parseStraceText(text).map((r) => `${JSON.stringify(r)}\n`).join(""));
+  });
 });
