@@ -46,9 +46,13 @@ export interface RaceTrial {
    * with SIG_DFL), `pid1-handler` (delivered to a handler of PID 1 that never passed it on,
    * e.g. dumb-init's do-nothing handler before its sigwait loop), `child-before-exec`
    * (forwarded to the init's child while that child still ran the init's inherited handler,
-   * before it exec'd the program: measured with dumb-init); null when not lost or unseen.
+   * before it exec'd the program: measured with dumb-init), `forward-failed` (PID 1 took it
+   * and its kill(2) to pass it on failed: dumb-init's kill(-child) to a process group the child
+   * had not made yet, ESRCH); null when not lost or unseen.
    */
-  lostBy: "kernel" | "pid1-handler" | "child-before-exec" | null;
+  lostBy: "kernel" | "pid1-handler" | "child-before-exec" | "forward-failed" | null;
+  /** With lostBy `forward-failed`: the errno of PID 1's kill(2), e.g. ESRCH (or `errno N`). */
+  forwardErrno: string | null;
   /** What PID 1 did to prepare for SIGTERM when it is an init; null without strace or init. */
   init: InitPreparation | null;
   phase: Phase;
@@ -67,6 +71,8 @@ export interface RaceTrial {
     delivery: RecordRef | null;
     handled: RecordRef | null;
     deadlineKill: RecordRef | null;
+    /** The kernel record beside `fate` that shows where a lost SIGTERM went (see lostBy); an ignored one needs none. */
+    lost: RecordRef | null;
     exit: RecordRef | null;
     /** The runtime's fallback path in strace: tgkill of itself, SIG_DFL, exit_group. */
     fallback: RecordRef[];
@@ -151,6 +157,7 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
     notifyUs,
     signalFate: fate?.result ?? null,
     lostBy: null,
+    forwardErrno: null,
     init: findInitPreparation(trial, probeExec?.record.pid ?? null),
     phase: notifyInProgress(classifyPhase(sentUs, sentEndUs, handlerUs, handlerStartUs ?? handlerUs, notifyUs, target.kind !== undefined && target.kind !== "probe"), handled !== null),
     outcome: classifyOutcome({ handled: handled !== null, ignored: fate?.result === "ignored", deadlineKill: deadlineKill !== null, userTarget: target.kind !== undefined && target.kind !== "probe", exit: exitFields, probeEnd, fallback: fallbackCount }),
@@ -165,11 +172,18 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
       delivery: deliveryIdx >= 0 ? ref(trial, "strace", deliveryIdx, describeStrace(strace[deliveryIdx]!)) : null,
       handled: handled?.ref ?? null,
       deadlineKill: deadlineKill?.ref ?? null,
+      lost: null,
       exit: exit?.ref ?? null,
       fallback,
     },
   };
-  if (result.outcome === "lost" && pid1 !== null && fate) result.lostBy = whereLost(kernel, fate, pid1, programPath);
+  const lost = result.outcome === "lost" && pid1 !== null && fate ? whereLost(kernel, fate, pid1, programPath) : null;
+  if (lost) {
+    result.lostBy = lost.by;
+    if (lost.index !== fate!.index) result.refs.lost = kernelRef(trial, lost.index);
+    const failed = kernel[lost.index];
+    if (lost.by === "forward-failed" && failed?.kind === "syscall-exit") result.forwardErrno = errnoName(-signedWord(failed.ret));
+  }
   return result;
 }
 
@@ -180,12 +194,16 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
  */
 const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "before-notify" && handled ? "boundary" : phase);
 
-/** Where the kernel shows a lost SIGTERM went: ignored, or into a handler that did not pass it on. */
-function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number, programPath: string): RaceTrial["lostBy"] {
-  if (fate.result === "ignored") return "kernel";
+/**
+ * Where the kernel shows a lost SIGTERM went, and the record that shows it: ignored, into a
+ * handler that did not pass it on, or into a forward that failed.
+ */
+function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number, programPath: string): { by: NonNullable<RaceTrial["lostBy"]>; index: number } | null {
+  if (fate.result === "ignored") return { by: "kernel", index: fate.index };
   // The kernel's two captures follow each other in `kernel`: "after" is by stamp.
   const at = kernel[fate.index]!.tsUs ?? -Infinity;
   const after = kernel.filter((r) => r.tsUs !== null && r.tsUs >= at).sort((a, b) => a.tsUs! - b.tsUs!);
+  const indexOf = (r: KernelRecord | undefined): number => (r === undefined ? -1 : kernel.indexOf(r));
   // A signal sent to a process is delivered on whichever of its threads dequeues it (a Go
   // program has several): a delivery counts for pid on pid itself or a task forked below it.
   const below = (pid: number): Set<number> => {
@@ -198,12 +216,34 @@ function whereLost(kernel: KernelRecord[], fate: { index: number; result: Signal
     return after.findIndex((r) => r.kind === "signal-deliver" && r.pid !== null && tasks.has(r.pid) && r.sig === SIGTERM && Number.parseInt(r.saHandler, 16) > 1);
   };
   const forward = after.find((r): r is Extract<KernelRecord, { kind: "signal-generate" }> => r.kind === "signal-generate" && r.sig === SIGTERM && r.pid === pid1 && r.targetPid !== pid1);
-  if (!forward) return caught(pid1) >= 0 ? "pid1-handler" : null;
+  if (!forward) {
+    const kept = caught(pid1);
+    if (kept >= 0) return { by: "pid1-handler", index: indexOf(after[kept]) };
+    const failed = failedKill(after, pid1);
+    return failed ? { by: "forward-failed", index: indexOf(failed) } : null;
+  }
   // The child got it while still running the init's code: its exec of the program comes after.
   const delivered = caught(forward.targetPid);
   const exec = after.findIndex((r) => r.kind === "exec" && r.execPid === forward.targetPid && r.filename === programPath);
-  return delivered >= 0 && exec > delivered ? "child-before-exec" : null;
+  return delivered >= 0 && exec > delivered ? { by: "child-before-exec", index: indexOf(after[delivered]) } : null;
 }
+
+/** PID 1's kill(2) of SIGTERM to another process or group that failed: the return of it (`sys_kill -> 0xfff…fd`, -ESRCH). */
+function failedKill(after: KernelRecord[], pid1: number): KernelRecord | undefined {
+  for (let i = 0; i < after.length; i++) {
+    const r = after[i]!;
+    if (r.kind !== "syscall-enter" || r.syscall !== "kill" || r.pid !== pid1 || Number(r.args.sig) !== SIGTERM) continue;
+    const ret = after.slice(i + 1).find((e) => e.kind === "syscall-exit" && e.syscall === "kill" && e.pid === pid1);
+    if (ret?.kind === "syscall-exit" && signedWord(ret.ret) < 0) return ret;
+  }
+  return undefined;
+}
+
+const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 3: "ESRCH", 22: "EINVAL" };
+const errnoName = (n: number): string => ERRNO_NAMES[n] ?? `errno ${n}`;
+
+/** A register as tracefs prints it (`0xfffffffffffffffd`), read as the signed 64-bit value it holds. */
+const signedWord = (hex: string): number => (/^0x[0-9a-f]{1,16}$/i.test(hex) ? Number(BigInt.asIntN(64, BigInt(hex))) : NaN);
 
 /**
  * Lost: the kernel said it ignored the signal, or the program was still running when the

@@ -65,10 +65,12 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   const byKernel = lost.filter((t) => t.lostBy === "kernel").length;
   const byHandler = lost.filter((t) => t.lostBy === "pid1-handler").length;
   const byChild = lost.filter((t) => t.lostBy === "child-before-exec").length;
+  const byFailedForward = lost.filter((t) => t.lostBy === "forward-failed").length;
   const ways = [
     byKernel ? `ignored ${byKernel}` : "",
     byHandler ? `delivered ${byHandler} to ${variant.init}'s own handler, which passed nothing on` : "",
     byChild ? `saw ${variant.init} forward ${byChild} to its child before the child exec'd the probe, into the handler it inherited` : "",
+    byFailedForward ? `saw ${variant.init} take ${byFailedForward} and fail to pass ${byFailedForward === 1 ? "it" : "them"} on (its kill(2) to the child failed${killErrors(lost)})` : "",
   ].filter(Boolean);
   const kernelPart = ways.length ? `; the kernel ${ways.join(", and ")}` : "";
   const summary = `${lostPart}${kernelPart}; later ones were forwarded to the probe; ${prep}`;
@@ -77,7 +79,13 @@ function judgeS1Init(base: FindingBase, variant: Variant, trials: RaceTrial[]): 
   return { ...base, verdict: "inconclusive", summary, evidence };
 }
 
-const s1Refs = (t: RaceTrial): RecordRef[] => compact([t.refs.send, t.refs.fate, t.refs.delivery, t.refs.deadlineKill, t.probeEnd?.ref ?? null, t.refs.exit]);
+/** The errnos of the failed forwards, e.g. ": ESRCH" (dumb-init's kill of a process group the child has not made yet). */
+function killErrors(lost: RaceTrial[]): string {
+  const names = new Set(lost.map((t) => t.forwardErrno).filter((e): e is string => e !== null));
+  return names.size ? `: ${[...names].join(", ")}` : "";
+}
+
+const s1Refs = (t: RaceTrial): RecordRef[] => compact([t.refs.send, t.refs.fate, t.refs.lost, t.refs.delivery, t.refs.deadlineKill, t.probeEnd?.ref ?? null, t.refs.exit]);
 
 function judgeS2(variant: Variant, trials: RaceTrial[]): Finding {
   const p1 = inPhase(trials, "before-handler");

@@ -17,6 +17,7 @@ const LOST_BY: Record<NonNullable<RaceTrial["lostBy"]>, string> = {
   kernel: " [the kernel ignored it]",
   "pid1-handler": " [PID 1's handler kept it]",
   "child-before-exec": " [forwarded to the init's child before its exec: its inherited handler kept it]",
+  "forward-failed": " [PID 1 took it; its kill(2) to pass it on failed]",
 };
 const lost = (t: RaceTrial) => (t.lostBy ? LOST_BY[t.lostBy] : "");
 const probeEnd = (t: RaceTrial) => (t.probeEnd ? (t.probeEnd.kind === "exited" ? `exited ${t.probeEnd.code}` : `killed by ${t.probeEnd.signal}`) : null);
@@ -58,6 +59,7 @@ export const render: ScenarioRender = {
       handlerSource: t.handlerSource,
       signalFate: t.signalFate,
       lostBy: t.lostBy,
+      forwardErrno: t.forwardErrno,
       notifyUs: t.notifyUs,
       probeEnd: probeEnd(t),
       origin: trial.origin.source,

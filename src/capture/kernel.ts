@@ -62,6 +62,10 @@ export const TREE_EVENTS = [
   "signal/signal_deliver",
   "syscalls/sys_enter_rt_sigaction",
   "syscalls/sys_exit_rt_sigaction",
+  // An init's forward that never became a signal: dumb-init's kill(-child, SIGTERM) to a
+  // process group its child has not made yet fails with ESRCH, and signal_generate never fires.
+  "syscalls/sys_enter_kill",
+  "syscalls/sys_exit_kill",
 ] as const;
 export const SIGNAL_EVENT = "signal/signal_generate";
 
@@ -75,7 +79,7 @@ export interface KernelAttachment extends Attachment<KernelRecord> {
 
 export const kernelObserver: Observer<KernelRecord> = {
   name: "kernel",
-  summary: "tracefs tracepoints (exec/fork/exit, signal generate/deliver, rt_sigaction) and uprobes on the Go runtime; no ptrace",
+  summary: "tracefs tracepoints (exec/fork/exit, signal generate/deliver, rt_sigaction, kill) and uprobes on the Go runtime; no ptrace",
   rawFiles: [KERNEL_RAW.tree, KERNEL_RAW.signals],
   record: KernelRecord,
   needs: checkKernelObserver,

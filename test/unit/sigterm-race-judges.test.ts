@@ -37,11 +37,12 @@ function trial(over: Partial<RaceTrial> & Pick<RaceTrial, "trial" | "phase" | "o
     notifyUs: 200_000,
     signalFate: null,
     lostBy: null,
+    forwardErrno: null,
     init: null,
     exitCode: null,
     signal: null,
     probeEnd: null,
-    refs: { send: ref(over.trial, "send"), handler: null, notify: null, fate: null, delivery: null, handled: null, deadlineKill: null, exit: ref(over.trial, "exit"), fallback: [] },
+    refs: { send: ref(over.trial, "send"), handler: null, notify: null, fate: null, delivery: null, handled: null, deadlineKill: null, lost: null, exit: ref(over.trial, "exit"), fallback: [] },
     ...over,
   };
 }

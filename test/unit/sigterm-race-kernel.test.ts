@@ -54,3 +54,22 @@ describe("a lost SIGTERM under dumb-init, recorded by the kernel observer (test/
     expect(trial!.origin.source).toBe("kernel");
   });
 });
+
+describe("a SIGTERM dumb-init took but could not pass on, recorded by the kernel observer (test/fixtures/sigterm-race/kernel-dumb-init-esrch)", async () => {
+  const { loadRawTrials } = await import("../../src/evidence/load.js");
+  const { analyseRaceTrial } = await import("../../scenarios/sigterm-race/analysis.js");
+  const [trial] = await loadRawTrials(join(import.meta.dirname, "../fixtures/sigterm-race/kernel-dumb-init-esrch"));
+
+  it("was delivered to dumb-init, whose kill(-child, SIGTERM) came before the child had its process group: ESRCH, no signal, lost", () => {
+    const t = analyseRaceTrial(trial!);
+    expect([t.outcome, t.signalFate, t.lostBy, t.forwardErrno, t.exitCode]).toEqual(["lost", "delivered", "forward-failed", "ESRCH", 137]);
+    const kernel = trial!.records.kernel!;
+    const failed = kernel[t.refs.lost!.index]!;
+    expect(failed.kind === "syscall-exit" && [failed.syscall, failed.ret]).toEqual(["kill", "0xfffffffffffffffd"]);
+    // The forward went to a process group: a negative pid, before the child's exec of the probe.
+    const call = kernel.find((r) => r.kind === "syscall-enter" && r.syscall === "kill");
+    expect(call?.kind === "syscall-enter" && (Number(call.args.pid) | 0) < 0).toBe(true);
+    const exec = kernel.find((r) => r.kind === "exec" && r.filename === "/probe");
+    expect(exec!.tsUs!).toBeGreaterThan(failed.tsUs!);
+  });
+});
