@@ -180,9 +180,8 @@ export function analyseRaceTrial(trial: TrialEvidence): RaceTrial {
   const lost = result.outcome === "lost" && pid1 !== null && fate ? whereLost(kernel, fate, pid1, programPath) : null;
   if (lost) {
     result.lostBy = lost.by;
+    result.forwardErrno = lost.errno;
     if (lost.index !== fate!.index) result.refs.lost = kernelRef(trial, lost.index);
-    const failed = kernel[lost.index];
-    if (lost.by === "forward-failed" && failed?.kind === "syscall-exit") result.forwardErrno = errnoName(-signedWord(failed.ret));
   }
   return result;
 }
@@ -198,8 +197,13 @@ const notifyInProgress = (phase: Phase, handled: boolean): Phase => (phase === "
  * Where the kernel shows a lost SIGTERM went, and the record that shows it: ignored, into a
  * handler that did not pass it on, or into a forward that failed.
  */
-function whereLost(kernel: KernelRecord[], fate: { index: number; result: SignalResultName | null }, pid1: number, programPath: string): { by: NonNullable<RaceTrial["lostBy"]>; index: number } | null {
-  if (fate.result === "ignored") return { by: "kernel", index: fate.index };
+function whereLost(
+  kernel: KernelRecord[],
+  fate: { index: number; result: SignalResultName | null },
+  pid1: number,
+  programPath: string,
+): { by: NonNullable<RaceTrial["lostBy"]>; index: number; errno: string | null } | null {
+  if (fate.result === "ignored") return { by: "kernel", index: fate.index, errno: null };
   // The kernel's two captures follow each other in `kernel`: "after" is by stamp.
   const at = kernel[fate.index]!.tsUs ?? -Infinity;
   const after = kernel.filter((r) => r.tsUs !== null && r.tsUs >= at).sort((a, b) => a.tsUs! - b.tsUs!);
@@ -218,25 +222,29 @@ function whereLost(kernel: KernelRecord[], fate: { index: number; result: Signal
   const forward = after.find((r): r is Extract<KernelRecord, { kind: "signal-generate" }> => r.kind === "signal-generate" && r.sig === SIGTERM && r.pid === pid1 && r.targetPid !== pid1);
   if (!forward) {
     const kept = caught(pid1);
-    if (kept >= 0) return { by: "pid1-handler", index: indexOf(after[kept]) };
+    if (kept >= 0) return { by: "pid1-handler", index: indexOf(after[kept]), errno: null };
     const failed = failedKill(after, pid1);
-    return failed ? { by: "forward-failed", index: indexOf(failed) } : null;
+    return failed ? { by: "forward-failed", index: indexOf(failed.record), errno: failed.errno } : null;
   }
   // The child got it while still running the init's code: its exec of the program comes after.
   const delivered = caught(forward.targetPid);
   const exec = after.findIndex((r) => r.kind === "exec" && r.execPid === forward.targetPid && r.filename === programPath);
-  return delivered >= 0 && exec > delivered ? { by: "child-before-exec", index: indexOf(after[delivered]) } : null;
+  return delivered >= 0 && exec > delivered ? { by: "child-before-exec", index: indexOf(after[delivered]), errno: null } : null;
 }
 
-/** PID 1's kill(2) of SIGTERM to another process or group that failed: the return of it (`sys_kill -> 0xfff…fd`, -ESRCH). */
-function failedKill(after: KernelRecord[], pid1: number): KernelRecord | undefined {
-  for (let i = 0; i < after.length; i++) {
-    const r = after[i]!;
-    if (r.kind !== "syscall-enter" || r.syscall !== "kill" || r.pid !== pid1 || Number(r.args.sig) !== SIGTERM) continue;
-    const ret = after.slice(i + 1).find((e) => e.kind === "syscall-exit" && e.syscall === "kill" && e.pid === pid1);
-    if (ret?.kind === "syscall-exit" && signedWord(ret.ret) < 0) return ret;
+/** PID 1's kill(2) of SIGTERM that failed: the record of its return (`sys_kill -> 0xfff…fd`) and the errno's name. */
+function failedKill(after: KernelRecord[], pid1: number): { record: KernelRecord; errno: string } | null {
+  let calling = false;
+  for (const r of after) {
+    if (r.pid !== pid1) continue;
+    if (r.kind === "syscall-enter" && r.syscall === "kill") calling = Number(r.args.sig) === SIGTERM;
+    else if (calling && r.kind === "syscall-exit" && r.syscall === "kill") {
+      const ret = signedWord(r.ret);
+      if (ret < 0) return { record: r, errno: errnoName(-ret) };
+      calling = false;
+    }
   }
-  return undefined;
+  return null;
 }
 
 const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 3: "ESRCH", 22: "EINVAL" };

@@ -43,10 +43,16 @@ describe.each([
   });
 });
 
-describe("a lost SIGTERM under dumb-init, recorded by the kernel observer (test/fixtures/sigterm-race/kernel-dumb-init)", async () => {
+/** The one trial of a fixture under test/fixtures/sigterm-race, and the analysis to read it with. */
+async function fixtureTrial(name: string) {
   const { loadRawTrials } = await import("../../src/evidence/load.js");
   const { analyseRaceTrial } = await import("../../scenarios/sigterm-race/analysis.js");
-  const [trial] = await loadRawTrials(join(import.meta.dirname, "../fixtures/sigterm-race/kernel-dumb-init"));
+  const [trial] = await loadRawTrials(join(import.meta.dirname, "../fixtures/sigterm-race", name));
+  return { trial, analyseRaceTrial };
+}
+
+describe("a lost SIGTERM under dumb-init, recorded by the kernel observer (test/fixtures/sigterm-race/kernel-dumb-init)", async () => {
+  const { trial, analyseRaceTrial } = await fixtureTrial("kernel-dumb-init");
 
   it("was delivered to dumb-init, forwarded to its child before the child exec'd the probe, and kept by the handler the child inherited", () => {
     const t = analyseRaceTrial(trial!);
@@ -56,9 +62,7 @@ describe("a lost SIGTERM under dumb-init, recorded by the kernel observer (test/
 });
 
 describe("a SIGTERM dumb-init took but could not pass on, recorded by the kernel observer (test/fixtures/sigterm-race/kernel-dumb-init-esrch)", async () => {
-  const { loadRawTrials } = await import("../../src/evidence/load.js");
-  const { analyseRaceTrial } = await import("../../scenarios/sigterm-race/analysis.js");
-  const [trial] = await loadRawTrials(join(import.meta.dirname, "../fixtures/sigterm-race/kernel-dumb-init-esrch"));
+  const { trial, analyseRaceTrial } = await fixtureTrial("kernel-dumb-init-esrch");
 
   it("was delivered to dumb-init, whose kill(-child, SIGTERM) came before the child had its process group: ESRCH, no signal, lost", () => {
     const t = analyseRaceTrial(trial!);
