@@ -11,7 +11,8 @@
 //            outside the tree are left for selectTrialRecords / onRecord to drop.
 //
 // Both stamp events with the mono clock; a clock marker written at attach and at detach
-// (go-probes/clockmark) carries CLOCK_REALTIME, so each raw file maps itself.
+// (go-probes/clockmark) carries one CLOCK_REALTIME/CLOCK_MONOTONIC pair, the same in both
+// files, so each raw file maps itself and the two agree to the µs on which event came first.
 //
 // Uprobes take the binary as ObserverTarget.programPath, /proc/<gatePid>/root/probe: the
 // kernel resolves that path when the probe is defined, through the container's root, to

@@ -130,6 +130,8 @@ export const KernelMarker = z.object({
   text: z.string(),
   /** For `forensics-clock realtime_ns=<N>` markers: N, decimal (too big for a JS number). */
   realtimeNs: z.string().nullable(),
+  /** For markers that also carry `mono_ns=<M>` (older captures' markers do not): the CLOCK_MONOTONIC instant N was read at, decimal. */
+  monoNs: z.string().optional(),
 });
 
 /** `CPU:1 [LOST 42 EVENTS]`: the ring buffer overflowed before the reader caught up. */

@@ -82,7 +82,7 @@ const EXEC = /^filename=(.*) pid=(-?\d+) old_pid=(-?\d+)$/;
 const FORK = /^comm=(.*) pid=(-?\d+) child_comm=(.*) child_pid=(-?\d+)$/;
 const EXIT = /^comm=(.*) pid=(-?\d+) prio=(-?\d+)(?: group_dead=(true|false))?$/;
 const UPROBE = /^\((0x[0-9a-f]+)\)(?: (.*))?$/;
-const CLOCK_MARKER = /^forensics-clock realtime_ns=(\d{4,})$/;
+const CLOCK_MARKER = /^forensics-clock realtime_ns=(\d{4,})(?: mono_ns=(\d{4,}))?$/;
 const ARG_START = / (?=[A-Za-z_]\w*=)/;
 
 /** One line → its record; null only for `#` comment lines (the header line becomes a record). */
@@ -132,11 +132,11 @@ export function parseKernelLine(line: string, state: KernelParserState): KernelR
   switch (event) {
     case "tracing_mark_write": {
       const clock = CLOCK_MARKER.exec(body);
-      const record = { kind: "marker" as const, ...common, text: body, realtimeNs: clock ? clock[1]! : null };
+      const record = { kind: "marker" as const, ...common, text: body, realtimeNs: clock ? clock[1]! : null, ...(clock?.[2] ? { monoNs: clock[2] } : {}) };
       if (clock && state.clockOffsetUs === null) {
         // A stream meets its clock marker first (the observer writes it before enabling
         // events), so from here on every line maps; the marker itself too.
-        state.clockOffsetUs = clockOffset(clock[1]!, line);
+        state.clockOffsetUs = clock[2] ? pairOffset(clock[1]!, clock[2]) : clockOffset(clock[1]!, line);
         record.tsUs = monoUs + state.clockOffsetUs!;
       }
       return record;
@@ -212,6 +212,14 @@ export function kernelNumber(printed: string): number | null {
   return null;
 }
 
+// A marker with its own monotonic reading maps exactly, whenever tracefs stamped it: the
+// two instances of a trial then share one offset, so their events compare across files.
+function pairOffset(realtimeNs: string, monoNs: string): number {
+  return Number((BigInt(realtimeNs) - BigInt(monoNs)) / 1000n);
+}
+
+// Older markers carry only the realtime reading: tracefs's stamp of the write stands in
+// for its monotonic instant, late by whatever ran between the read and the write.
 // CLOCK_REALTIME ns do not fit a double exactly; their µs do (1.8e15 < 2^53).
 function clockOffset(realtimeNs: string, line: string): number | null {
   const m = LINE.exec(line);

@@ -77,7 +77,11 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
           expect(exec.execPid).toBe(r.gatePid);
           const term = of(r.records, "signal-generate").find((g) => g.sig === 15 && g.targetPid === r.pid1)!;
           const install = of(r.records, "uprobe").find((u) => u.fn === "runtime.setsig" && u.args.sig === 15)!;
-          expect(term.tsUs! > exec.tsUs!).toBe(true);
+          // The kernel closes the gate's FIFO (the driver's cue) early in execve and stamps
+          // sched_process_exec at its end, after mapping the program: a driver that wakes
+          // at once can make the SIGTERM before the exec record (seen in CI under load). It
+          // is then still before the handler, and the kernel's result must say so.
+          expect(install.tsUs!).toBeGreaterThan(exec.tsUs!);
           if (term.tsUs! < install.tsUs!) {
             expect(term.resultName).toBe("ignored");
             expect(r.status.code).toBe(137);

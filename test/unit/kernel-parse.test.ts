@@ -32,6 +32,7 @@ describe("kernel captures written by the observer", () => {
   it("are there to test", () => {
     expect(CAPTURES).toEqual([
       "docker-pid1-after-notify",
+      "docker-pid1-before-handler",
       "namespace-pid1-after-notify",
       "namespace-pid1-before-handler",
       "namespace-pid1-before-notify",
@@ -58,10 +59,28 @@ describe("kernel captures written by the observer", () => {
   it.each(FILES)("%s: the attach and detach markers agree on the clock offset to within 20 µs", (file) => {
     const markers = of(parseKernelText(read(file)), "marker").filter((m) => m.realtimeNs !== null);
     expect(markers.length).toBe(2);
-    for (const m of markers) {
-      // The first marker defines the mapping; the second one, written seconds later, checks it.
-      expect(Math.abs(m.tsUs! - Number(m.realtimeNs!.slice(0, -3)))).toBeLessThanOrEqual(20);
-    }
+    const offsetUs = (m: KernelRecordOf<"marker">) => Number((BigInt(m.realtimeNs!) - BigInt(m.monoNs ?? Math.round(m.ts! * 1e9))) / 1000n);
+    // The first marker defines the mapping; the second one, written seconds later, checks it.
+    expect(Math.abs(offsetUs(markers[1]!) - offsetUs(markers[0]!))).toBeLessThanOrEqual(20);
+    // A marker carrying its own clock pair is written after the pair was read: tracefs's
+    // stamp of the write maps to a realtime at or after the one it carries.
+    for (const m of markers) if (m.monoNs !== undefined) expect(m.tsUs!).toBeGreaterThanOrEqual(Number(m.realtimeNs!.slice(0, -3)));
+  });
+
+  it("a capture's two files share the clock pair its markers carry, so they share one mapping", () => {
+    const [tree, signals] = kernelObserver.rawFiles.map((f) => of(parseKernelText(read(`docker-pid1-before-handler/${f}`)), "marker"));
+    expect(tree!.map((m) => [m.realtimeNs, m.monoNs])).toEqual(signals!.map((m) => [m.realtimeNs, m.monoNs]));
+    // The marker's own stamp came later than its pair, by a different amount in each file:
+    // the old mapping (stamp ↔ realtime) would have shifted the files apart by that much.
+    expect(tree![0]!.ts).not.toBe(signals![0]!.ts);
+    const records = trialRecords("docker-pid1-before-handler");
+    const exec = of(records, "exec").find((e) => e.filename === "/probe")!;
+    const term = of(records, "signal-generate").find((g) => g.sig === 15)!;
+    const install = of(records, "uprobe").find((u) => u.fn === "runtime.setsig" && u.args.sig === 15)!;
+    // Kernel stamps on one clock: the order across files is the order of their stamps.
+    expect(term.tsUs! - exec.tsUs!).toBe(Math.round((term.ts! - exec.ts!) * 1e6));
+    expect(term.tsUs!).toBeLessThan(install.tsUs!);
+    expect(term.resultName).toBe("ignored");
   });
 
   it.each(FILES)("%s: streamed in pieces cut anywhere, it parses to the same records", (file) => {
