@@ -1,6 +1,7 @@
 import type { Finding, Variant } from "../../src/evidence/schemas.js";
 import type { Claim } from "../../src/scenario/define.js";
-import { compact, judgeClaim } from "../tz-common/judge.js";
+import { compact } from "../shared/records.js";
+import { judgeClaim } from "../tz-common/judge.js";
 import type { CZone, TzObservation } from "../tz-common/observe.js";
 import { showZone } from "../tz-common/render.js";
 

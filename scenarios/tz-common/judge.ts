@@ -1,5 +1,6 @@
 import type { Finding, RecordRef, Variant, Verdict } from "../../src/evidence/schemas.js";
 import type { Claim } from "../../src/scenario/define.js";
+import { compact } from "../shared/records.js";
 import { accessRef, type TzObservation } from "./observe.js";
 import type { FileAccess } from "../../src/evidence/file-access.js";
 
@@ -41,7 +42,6 @@ function startFailureRefs(o: TzObservation): RecordRef[] {
   ).slice(-3);
 }
 
-export const compact = (refs: (RecordRef | undefined | null)[]): RecordRef[] => refs.filter((r): r is RecordRef => !!r);
 export const refsOf = (o: TzObservation, accesses: FileAccess[]): RecordRef[] => accesses.map((a) => accessRef(o, a));
 
 /** Accesses made before an instant (µs): what the program had read by the time it reported. */

@@ -2,7 +2,8 @@ import type { Finding, RecordRef, Variant } from "../../src/evidence/schemas.js"
 import type { GdbRecord } from "../../src/parse/gdb-records.js";
 import type { ProbeEvent } from "../../src/parse/records.js";
 import type { Claim } from "../../src/scenario/define.js";
-import { compact, judgeClaim } from "../tz-common/judge.js";
+import { compact } from "../shared/records.js";
+import { judgeClaim } from "../tz-common/judge.js";
 import type { TzObservation } from "../tz-common/observe.js";
 import { showZone } from "../tz-common/render.js";
 import { CHECKPOINT_ARG, CHECKPOINTS, LOCAL_LOC, SYMBOL_QUERIES } from "./checkpoints.js";
