@@ -20,28 +20,24 @@
 // the program maps), so one path works for both runtimes (verified on Linux 6.18).
 
 import { existsSync } from "node:fs";
-import { access, constants, open, readFile, type FileHandle } from "node:fs/promises";
+import { access, constants, open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
-import { HarnessError, isHarnessError } from "../errors.js";
+import { HarnessError } from "../errors.js";
 import { createKernelParser, HEADER_PREFIX, parseKernelText } from "../parse/kernel.js";
 import { describeKernelRecord } from "../parse/kernel-describe.js";
 import { KernelRecord } from "../parse/kernel-records.js";
 import { createTrialTree, rootPidsOf, selectTrialRecords } from "../parse/kernel-tree.js";
-import { hostGoArch } from "../probe/go-toolchain.js";
 import { buildProbe } from "../probe/build.js";
 import { onCleanup } from "../cleanup.js";
-import { planGoUprobes, type PlannedUprobe } from "./kernel-uprobes.js";
+import { acquireUprobes, guardUprobeSets, releaseUprobeSets } from "./kernel-uprobe-sets.js";
 import type { Attachment, Observer, ObserverTarget } from "./observer.js";
 import {
-  addUprobe,
   createInstance,
   findTracefs,
   INSTANCE_PREFIX,
   openTracePipe,
-  removeUprobe,
-  UPROBE_GROUP_PREFIX,
   type TracefsInstance,
   type TracePipe,
 } from "./tracefs.js";
@@ -70,8 +66,6 @@ export const TREE_EVENTS = [
 ] as const;
 export const SIGNAL_EVENT = "signal/signal_generate";
 
-let uprobeGroups = 0;
-
 export interface KernelAttachment extends Attachment<KernelRecord> {
   /** Instance names, uprobe group, raw files: what describe() records. */
   readonly instances: readonly string[];
@@ -85,6 +79,7 @@ export const kernelObserver: Observer<KernelRecord> = {
   record: KernelRecord,
   needs: checkKernelObserver,
   attach: attachKernel,
+  release: releaseUprobeSets,
   // The signals instance also caught what other processes of the host were sent; a
   // trial's records are those of its own process tree (kernel-tree.ts).
   // The two instances' files follow each other (each opens with its header, which names
@@ -129,17 +124,12 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
   const undoAll = async () => {
     for (const fn of undo.splice(0).reverse()) await fn().catch(() => undefined);
   };
+  if (target.programShared === true) guardUprobeSets();
   const forget = onCleanup(undoAll);
 
   try {
-    const group = `${UPROBE_GROUP_PREFIX}${process.pid}_${uprobeGroups++}`;
-    const plan = await planUprobes(target.programPath, group);
-    const uprobes: PlannedUprobe[] = [];
-    for (const u of plan.uprobes) {
-      await addUprobe(root, u);
-      uprobes.push(u);
-      undo.push(() => removeUprobe(root, u.group, u.event));
-    }
+    const plan = await acquireUprobes(root, target.programPath, target.programShared === true, undo);
+    const uprobes = plan.uprobes;
 
     const base = `${INSTANCE_PREFIX}${process.pid}-${target.trialId}`;
     const tree = await makeInstance(root, base, undo);
@@ -163,6 +153,7 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
         filters: {},
         uprobes: uprobes.map((u) => ({ event: `${u.event}`, group: u.group, fn: u.fn, binary: u.binary, offset: `0x${u.offset.toString(16)}`, fetch: u.fetch })),
         uprobesNote: plan.note,
+        uprobesShared: plan.shared,
       },
       signals: { ...common, instance: sigs.name, role: "signals", bufferKb: BUFFER_KB.signals, events: [SIGNAL_EVENT], filters: { [SIGNAL_EVENT]: signalFilter }, uprobes: [] },
     };
@@ -237,7 +228,7 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
 
     return {
       instances: [tree.name, sigs.name],
-      uprobeGroup: uprobes.length > 0 ? group : null,
+      uprobeGroup: plan.group,
       describe: () => ({ observer: "kernel", tracefs: root, headers, rawFiles: [KERNEL_RAW.tree, KERNEL_RAW.signals] }),
       onRecord: (listener) => {
         listeners.push(listener);
@@ -289,18 +280,3 @@ async function writeClockMarkers(clockmark: string, instances: TracefsInstance[]
   if (r.exitCode !== 0) throw new HarnessError("TRIAL_FAILED", `clockmark failed (${r.exitCode}): ${r.stderr.trim()}`);
 }
 
-async function planUprobes(programPath: string | null, group: string): Promise<{ uprobes: PlannedUprobe[]; note: string | null }> {
-  if (programPath === null) return { uprobes: [], note: "no uprobes: the target has no program binary of its own" };
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(programPath);
-  } catch (err) {
-    return { uprobes: [], note: `no uprobes: cannot read ${programPath} (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
-  }
-  try {
-    return planGoUprobes(bytes, programPath, group, hostGoArch());
-  } catch (err) {
-    if (isHarnessError(err)) return { uprobes: [], note: `no uprobes: ${err.message}` };
-    throw err;
-  }
-}

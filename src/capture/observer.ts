@@ -24,6 +24,12 @@ export interface ObserverTarget {
   dir: string;
   /** Names and labels everything the observer creates, so a dead harness's debris can be found. */
   trialId: string;
+  /**
+   * Every trial of the run execs the same programPath file (Docker: the image layer's
+   * inode, through each container's overlay), so what an observer sets up on it may serve
+   * them all until release(). Unset: the file may be new each trial (a copy).
+   */
+  programShared?: boolean;
 }
 
 export interface Attachment<R = unknown> {
@@ -47,6 +53,12 @@ export interface Observer<R> {
   needs(): Promise<void>;
   /** Attaches before the gate releases; resolves only once nothing after the release can be missed. */
   attach(target: ObserverTarget): Promise<Attachment<R>>;
+  /**
+   * Removes what the observer keeps from one trial to the next (the kernel observer's
+   * uprobes on a shared program), once the run's attachments have all detached. Ctrl-C
+   * runs it through the cleanup registry. Never throws.
+   */
+  release?(): Promise<void>;
   /** File names (relative to the trial dir) of its raw captures, kept untouched in the bundle. */
   readonly rawFiles: readonly string[];
   /** Pure: raw captures by file name (missing ones absent) → records, nothing dropped. */

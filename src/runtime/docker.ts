@@ -40,6 +40,7 @@ const pidNamespace = (): Promise<string> => readlink("/proc/self/ns/pid");
 export function createDockerRuntime(docker: Docker = new Docker()): Runtime {
   return {
     kind: "docker",
+    sharesImageFiles: true,
     async preflight() {
       await pingWithin(docker, PING_TIMEOUT_MS).catch((err: Error) => {
         throw new HarnessError(

@@ -28,6 +28,8 @@ export function createNamespaceRuntime(launcher: () => Promise<string>): Runtime
 
   return {
     kind: "namespace",
+    // Each trial's root gets its own copies of the files (fillRoot: copies, never links).
+    sharesImageFiles: false,
     async preflight() {
       const path = await nsrun();
       // A no-op trial: nsrun itself, run without arguments in an unchanged root, prints

@@ -116,6 +116,12 @@ export interface Container {
 
 export interface Runtime {
   readonly kind: RuntimeKind;
+  /**
+   * Every container made from one spec's files runs the same inode of each (an image
+   * layer's, seen through each container's overlay), not a copy of its own: what an
+   * observer hooks on the program's file in one trial holds for the next.
+   */
+  readonly sharesImageFiles: boolean;
   /** Throws a HarnessError naming the fix when this runtime cannot work here. */
   preflight(): Promise<void>;
   create(spec: ContainerSpec): Promise<Container>;

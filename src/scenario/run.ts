@@ -123,7 +123,16 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
       const binaries = { gate: gate!.path, driver: driver!.path };
       const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, scenario, variant, id));
       pipelines.add(containers);
-      const ctx: TrialContext = { runId: bundle.runId, bundle, binaries, scenario, target, containers, afterSends: () => containers.prepare(trialId(n + 1)) };
+      const ctx: TrialContext = {
+        runId: bundle.runId,
+        bundle,
+        binaries,
+        scenario,
+        target,
+        containers,
+        programShared: runtime.sharesImageFiles,
+        afterSends: () => containers.prepare(trialId(n + 1)),
+      };
       await scenario.sweep({
         variant,
         target: targetInfo(target),
@@ -158,6 +167,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     // will not run can take its start-up timeout to go, and must not hold up an interrupt.
     flowSettled();
     await Promise.all([...pipelines].map((p) => p.close()));
+    for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).release?.();
   }
 }
 

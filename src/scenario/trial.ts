@@ -29,6 +29,8 @@ export interface TrialContext {
   target: ResolvedTarget;
   /** Where the trial's container comes from and goes (see ContainerPipeline). */
   containers: ContainerPipeline;
+  /** The runtime's sharesImageFiles: every trial of a variant runs the same program file. */
+  programShared: boolean;
   /** Called once the driver has sent everything: the next trial's container may start now. */
   afterSends(): void;
 }
@@ -112,6 +114,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
         signals: ctx.scenario.signals,
         dir,
         trialId: `${ctx.runId}-${id}`,
+        programShared: ctx.programShared,
       });
       attached.push(attachment);
       attachments[name] = attachment;

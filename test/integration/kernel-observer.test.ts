@@ -157,6 +157,36 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         expect(processed.pid === probe.execPid || forks.has(processed.pid!)).toBe(true);
         await expectNoTracefsDebris();
       });
+      it("trials of one program: one set of uprobes serves them all where the runtime shares the file, kept until release", async () => {
+        const trial = async () =>
+          runKernelTrial({ runtime: kind, runId, trialId: `t${trials++}`, dir: await rawDir(), offsetUs: 300_000, probeArgs: ["-notify-delay", "50ms"], keepUprobes: true });
+        const first = await trial();
+        const between = await listOwnTracefs();
+        const second = await trial();
+        const tree = (r: Awaited<ReturnType<typeof trial>>) => (r.describe!.headers as { tree: Record<string, unknown> }).tree;
+        // Every trial's own instance records the runtime's calls either way.
+        for (const r of [first, second]) {
+          expect(of(r.records, "uprobe").find((u) => u.fn === "os/signal.process")?.args).toEqual({ sig: 15 });
+          expect(of(r.records, "uprobe").filter((u) => u.fn === "runtime.setsig" && u.args.sig === 15).length).toBeGreaterThanOrEqual(1);
+        }
+        const defined = tree(first).uprobes as unknown[];
+        expect(defined.length).toBeGreaterThanOrEqual(5);
+        if (createRuntime(kind, launchers).sharesImageFiles) {
+          // Docker: both containers run the image layer's file; the second trial uses the
+          // first one's definitions, which a keeper instance holds between trials.
+          expect([tree(first).uprobesShared, tree(second).uprobesShared]).toEqual([true, true]);
+          expect(tree(second).uprobes).toEqual(defined);
+          expect(between.instances).toHaveLength(1);
+          expect(between.uprobes).toHaveLength(defined.length);
+        } else {
+          // A copy per trial: each defines its own, and removes them when it detaches.
+          expect([tree(first).uprobesShared, tree(second).uprobesShared]).toEqual([false, false]);
+          expect(tree(second).uprobes).not.toEqual(defined);
+          expect(between).toEqual({ instances: [], uprobes: [] });
+        }
+        await kernelObserver.release!();
+        await expectNoTracefsDebris();
+      });
     });
   });
 
@@ -173,32 +203,38 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
   });
 
   describe("leaves nothing in tracefs", () => {
-    it("after Ctrl-C: SIGINT to a harness with the observer attached runs its cleanups", async () => {
-      const { child, started } = await startAttachedHarness();
-      expect(started.instances).toHaveLength(2);
-      expect(started.uprobeGroup).toMatch(/^forensics_\d+_\d+$/);
-      const during = await listOwnTracefs(started.pid);
-      expect(during.instances.sort()).toEqual([...started.instances].sort());
-      expect(during.uprobes.length).toBeGreaterThanOrEqual(5);
-      child.kill("SIGINT");
-      const r = await child;
-      expect(r.exitCode).toBe(130);
-      await expectNoTracefsDebris(started.pid);
-    });
+    // Shared: the uprobes are kept for later trials by a third instance (kernel-uprobe-sets.ts).
+    describe.each([false, true])("uprobes kept for later trials: %s", (shared) => {
+      const ownInstances = shared ? 3 : 2;
 
-    it("after a SIGKILLed harness: sweepDeadInstances removes its instances and uprobes, and nobody else's", async () => {
-      const { child, started } = await startAttachedHarness();
-      child.kill("SIGKILL");
-      await child;
-      expect(await isAlive(started.pid)).toBe(false);
-      expect((await listOwnTracefs(started.pid)).instances).toHaveLength(2);
-      // A live harness's debris (ours, in the middle of a trial) must survive the sweep.
-      const mine = await attachToIdleTrial();
-      expect((await sweepDeadInstances()).length).toBeGreaterThanOrEqual(2 + 5);
-      await expectNoTracefsDebris(started.pid);
-      expect((await listOwnTracefs()).instances.sort()).toEqual([...mine.instances].sort());
-      await mine.detach();
-      await expectNoTracefsDebris();
+      it("after Ctrl-C: SIGINT to a harness with the observer attached runs its cleanups", async () => {
+        const { child, started } = await startAttachedHarness(shared);
+        expect(started.instances).toHaveLength(2);
+        expect(started.uprobeGroup).toMatch(/^forensics_\d+_\d+$/);
+        const during = await listOwnTracefs(started.pid);
+        expect(during.instances).toHaveLength(ownInstances);
+        expect(during.instances).toEqual(expect.arrayContaining([...started.instances]));
+        expect(during.uprobes.length).toBeGreaterThanOrEqual(5);
+        child.kill("SIGINT");
+        const r = await child;
+        expect(r.exitCode).toBe(130);
+        await expectNoTracefsDebris(started.pid);
+      });
+
+      it("after a SIGKILLed harness: sweepDeadInstances removes its instances and uprobes, and nobody else's", async () => {
+        const { child, started } = await startAttachedHarness(shared);
+        child.kill("SIGKILL");
+        await child;
+        expect(await isAlive(started.pid)).toBe(false);
+        expect((await listOwnTracefs(started.pid)).instances).toHaveLength(ownInstances);
+        // A live harness's debris (ours, in the middle of a trial) must survive the sweep.
+        const mine = await attachToIdleTrial();
+        expect((await sweepDeadInstances()).length).toBeGreaterThanOrEqual(ownInstances + 5);
+        await expectNoTracefsDebris(started.pid);
+        expect((await listOwnTracefs()).instances.sort()).toEqual([...mine.instances].sort());
+        await mine.detach();
+        await expectNoTracefsDebris();
+      });
     });
 
     it("after a trial fails with the observer attached: the CLI's catch runs the cleanups", async () => {
@@ -224,9 +260,9 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
   });
 });
 
-async function startAttachedHarness() {
+async function startAttachedHarness(shared: boolean) {
   const dir = await rawDir();
-  const child = execa(VITE_NODE, [ATTACHED, `${runId}-h${trials++}`, dir], { reject: false });
+  const child = execa(VITE_NODE, [ATTACHED, `${runId}-h${trials++}`, dir, ...(shared ? ["shared"] : [])], { reject: false });
   const line = await new Promise<string>((resolve, reject) => {
     child.stdout.once("data", (chunk: Buffer) => resolve(chunk.toString()));
     void child.then((r) => reject(new Error(`the attached harness ended early: ${r.stderr}`)));

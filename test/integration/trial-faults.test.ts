@@ -41,7 +41,7 @@ describe.each<RuntimeKind>(["namespace", "docker"])("a trial that cannot exec it
     runIds.push(bundle.runId);
     const target = probeTarget(binaries.probe);
     const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, sigtermRace, variant, id));
-    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: { gate: binaries.gate, driver: driver.path }, scenario: sigtermRace, target, containers, afterSends: () => {} };
+    const ctx: TrialContext = { runId: bundle.runId, bundle, binaries: { gate: binaries.gate, driver: driver.path }, scenario: sigtermRace, target, containers, programShared: runtime.sharesImageFiles, afterSends: () => {} };
     const started = Date.now();
     const err = await runTrial(ctx, variant, "t001", { offsetUs: 0, observers: strace ? ["strace"] : [], intent: "test" }).then(
       () => null,

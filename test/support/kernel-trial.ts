@@ -38,6 +38,11 @@ export interface KernelTrialOptions {
   probe?: string;
   /** A ready-built program to run as /probe instead of a go-probes build. */
   probePath?: string;
+  /**
+   * Leave a shared uprobe set (Docker) registered for the next trial, as a run does; the
+   * caller then calls kernelObserver.release(). Default: released when the trial ends.
+   */
+  keepUprobes?: boolean;
 }
 
 export interface DriverReport {
@@ -70,7 +75,8 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
     o.probePath ? { path: o.probePath } : buildProbe(o.probe ?? "sigterm"),
   ]);
   await mkdir(o.dir, { recursive: true });
-  const container = await createRuntime(o.runtime, launchers).create({
+  const runtime = createRuntime(o.runtime, launchers);
+  const container = await runtime.create({
     runId: o.runId,
     trialId: o.trialId,
     image: { files: [{ hostPath: gate.path, path: GATE_PATH }, { hostPath: probe.path, path: "/probe" }, ...(await initFiles(o.init ?? "none"))] },
@@ -93,6 +99,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
         signals: [15],
         dir: o.dir,
         trialId: `${o.runId}-${o.trialId}`,
+        programShared: runtime.sharesImageFiles,
       });
       attachment.onRecord?.((r) => {
         streamed.push(r);
@@ -120,6 +127,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
     return { gatePid, pid1: container.pid(), driver: report, status: status!, records, streamed, streamedAtUs, stdout, describe: attachment?.describe() ?? null };
   } finally {
     await attachment?.detach();
+    if (o.keepUprobes !== true) await kernelObserver.release?.();
     await container.remove();
   }
 }
