@@ -10,6 +10,11 @@
 //            an exiting process), which no pid filter on the tree can catch; records aimed
 //            outside the tree are left for selectTrialRecords / onRecord to drop.
 //
+// A run's trials take turns with one pair of instances and, under Docker, one set of
+// uprobes (kernel-instances.ts, kernel-uprobe-sets.ts): making and unmaking them cost more
+// than everything else the observer does. Each trial still gets its own raw files, each
+// opening with its header and clock marker.
+//
 // Both stamp events with the mono clock; a clock marker written at attach and at detach
 // (go-probes/clockmark) carries one CLOCK_REALTIME/CLOCK_MONOTONIC pair, the same in both
 // files, so each raw file maps itself and the two agree to the µs on which event came first.
@@ -31,13 +36,12 @@ import { KernelRecord } from "../parse/kernel-records.js";
 import { createTrialTree, rootPidsOf, selectTrialRecords } from "../parse/kernel-tree.js";
 import { buildProbe } from "../probe/build.js";
 import { onCleanup } from "../cleanup.js";
+import { NO_SIGNAL_FILTER, releasePairs, removePair, restPair, takePair, type InstancePair } from "./kernel-instances.js";
 import { acquireUprobes, guardUprobeSets, releaseUprobeSets } from "./kernel-uprobe-sets.js";
 import type { Attachment, Observer, ObserverTarget } from "./observer.js";
 import {
-  createInstance,
   findTracefs,
   INSTANCE_PREFIX,
-  openTracePipe,
   type TracefsInstance,
   type TracePipe,
 } from "./tracefs.js";
@@ -79,7 +83,11 @@ export const kernelObserver: Observer<KernelRecord> = {
   record: KernelRecord,
   needs: checkKernelObserver,
   attach: attachKernel,
-  release: releaseUprobeSets,
+  // Resting pairs first: they hold the shared uprobes' events enabled.
+  release: async () => {
+    await releasePairs();
+    await releaseUprobeSets();
+  },
   // The signals instance also caught what other processes of the host were sent; a
   // trial's records are those of its own process tree (kernel-tree.ts).
   // The two instances' files follow each other (each opens with its header, which names
@@ -113,13 +121,14 @@ export async function checkKernelObserver(): Promise<void> {
 async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
   await checkKernelObserver();
   const root = await findTracefs();
-  const clockmark = (await buildProbe("clockmark")).path;
+  const clockmark = await clockmarkPath();
   const rootPids = [...new Set([target.gatePid, target.pid1])];
   const signals = [...new Set([...target.signals, SIGKILL])].sort((a, b) => a - b);
   const signalFilter = signals.map((s) => `sig == ${s}`).join(" || ");
 
   // Everything made below is undone in reverse by one function: on detach, on Ctrl-C
-  // (the cleanup registry) and when the attach itself fails half-way.
+  // (the cleanup registry) and when the attach itself fails half-way. A pair put to rest
+  // for the next trial is left out.
   const undo: (() => Promise<void>)[] = [];
   const undoAll = async () => {
     for (const fn of undo.splice(0).reverse()) await fn().catch(() => undefined);
@@ -131,16 +140,16 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
     const plan = await acquireUprobes(root, target.programPath, target.programShared === true, undo);
     const uprobes = plan.uprobes;
 
-    const base = `${INSTANCE_PREFIX}${process.pid}-${target.trialId}`;
-    const tree = await makeInstance(root, base, undo);
-    const sigs = await makeInstance(root, `${base}-signals`, undo);
-    await tree.write("buffer_size_kb", String(BUFFER_KB.tree));
-    await sigs.write("buffer_size_kb", String(BUFFER_KB.signals));
-    await tree.write("options/event-fork", "1");
+    const { pair, reused } = await takePair(root, `${INSTANCE_PREFIX}${process.pid}-${target.trialId}`, { clock: TRACE_CLOCK, bufferKb: BUFFER_KB });
+    let resting = false;
+    undo.push(async () => {
+      if (!resting) await removePair(pair);
+    });
+    const { tree, signals: sigs } = pair;
     await tree.write("set_event_pid", rootPids.join(" "));
 
     const treeEvents = [...TREE_EVENTS, ...uprobes.map((u) => `${u.group}/${u.event}`)];
-    const common = { harnessPid: process.pid, trialId: target.trialId, clock: TRACE_CLOCK, rootPids, programPath: target.programPath };
+    const common = { harnessPid: process.pid, trialId: target.trialId, clock: TRACE_CLOCK, rootPids, programPath: target.programPath, instanceReused: reused };
     const headers = {
       tree: {
         ...common,
@@ -159,16 +168,32 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
     };
 
     const streams = {
-      tree: await openStream(tree, join(target.dir, KERNEL_RAW.tree), headers.tree, undo),
-      signals: await openStream(sigs, join(target.dir, KERNEL_RAW.signals), headers.signals, undo),
+      tree: await openStream(pair.treePipe, join(target.dir, KERNEL_RAW.tree), headers.tree, undo),
+      signals: await openStream(pair.signalsPipe, join(target.dir, KERNEL_RAW.signals), headers.signals, undo),
     };
-    // The attach marker first, while no event is enabled: every reader meets its clock
-    // before any event, so streamed records carry realtime stamps from the first one.
+    // The attach marker first, while nothing records but it (a new pair: no event is on; a
+    // resting one: the tree's pids are the blocked gate's, the signals filter matches no
+    // signal): every reader meets its clock before any event, so streamed records carry
+    // realtime stamps from the first one.
+    if (reused) {
+      await tree.write("tracing_on", "1");
+      await sigs.write("tracing_on", "1");
+    }
     await writeClockMarkers(clockmark, [tree, sigs]);
 
     await sigs.write(`events/${SIGNAL_EVENT}/filter`, signalFilter);
-    await sigs.write(`events/${SIGNAL_EVENT}/enable`, "1");
-    for (const event of treeEvents) await tree.write(`events/${event}/enable`, "1");
+    if (!reused) await sigs.write(`events/${SIGNAL_EVENT}/enable`, "1");
+    for (const event of treeEvents) {
+      if (pair.treeEnabled.has(event)) continue;
+      await tree.write(`events/${event}/enable`, "1");
+      pair.treeEnabled.add(event);
+    }
+    // A resting pair may still hold the shared uprobes of another program file (another
+    // variant's build): they record nothing for this trial's pids, but are switched off.
+    for (const event of [...pair.treeEnabled].filter((e) => !treeEvents.includes(e))) {
+      await tree.write(`events/${event}/enable`, "0");
+      pair.treeEnabled.delete(event);
+    }
 
     const listeners: ((r: KernelRecord) => void)[] = [];
     // What arrives before the first listener is kept for it: the pump runs from here on,
@@ -206,16 +231,19 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
 
     let detached: Promise<void> | null = null;
     const detach = async () => {
-      // The detach marker while events are still on, then nothing new can come in; the
-      // last round drains what the kernel still buffers.
+      // The detach marker while recording, then nothing new comes in (recording off: no
+      // event is unregistered, so a pair can rest as it is); the last round drains what
+      // the kernel still buffers.
       await writeClockMarkers(clockmark, [tree, sigs]).catch(() => undefined);
-      await tree.write("events/enable", "0").catch(() => undefined);
-      await sigs.write("events/enable", "0").catch(() => undefined);
+      await tree.write("tracing_on", "0").catch(() => undefined);
+      await sigs.write("tracing_on", "0").catch(() => undefined);
       stopping = true;
       await pump;
       if (failure === null) await round().catch((err: unknown) => (failure = err));
+      if (target.reuse === true && failure === null) resting = await readyToRest(pair, plan.shared ? [] : treeEvents.slice(TREE_EVENTS.length));
       await undoAll();
       forget();
+      if (resting) restPair(pair);
       // Everything is removed either way; a capture with a hole in it must not pass as whole.
       if (failure !== null) {
         throw new HarnessError("TRIAL_FAILED", `the kernel observer stopped reading trace_pipe: ${(failure as Error).message ?? String(failure)}`, { cause: failure });
@@ -243,11 +271,35 @@ async function attachKernel(target: ObserverTarget): Promise<KernelAttachment> {
   }
 }
 
-async function makeInstance(root: string, name: string, undo: (() => Promise<void>)[]): Promise<TracefsInstance> {
-  const instance = await createInstance(root, name);
-  undo.push(() => instance.remove());
-  await instance.write("trace_clock", TRACE_CLOCK);
-  return instance;
+/**
+ * Readies a drained pair for the next trial: its signals filter matches no signal, and the
+ * uprobe events of the trial's own set (removed with the trial) are off. False, and the
+ * pair is removed instead, if tracefs refused either.
+ */
+async function readyToRest(pair: InstancePair, ownUprobeEvents: string[]): Promise<boolean> {
+  try {
+    await pair.signals.write(`events/${SIGNAL_EVENT}/filter`, NO_SIGNAL_FILTER);
+    for (const event of ownUprobeEvents) {
+      await pair.tree.write(`events/${event}/enable`, "0");
+      pair.treeEnabled.delete(event);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let clockmark: Promise<string> | null = null;
+/** The clockmark helper, looked up in the probe cache once per process. */
+function clockmarkPath(): Promise<string> {
+  clockmark ??= buildProbe("clockmark").then(
+    (b) => b.path,
+    (err: unknown) => {
+      clockmark = null;
+      throw err;
+    },
+  );
+  return clockmark;
 }
 
 interface Stream {
@@ -255,14 +307,11 @@ interface Stream {
   read(): Promise<KernelRecord[]>;
 }
 
-async function openStream(instance: TracefsInstance, path: string, header: Record<string, unknown>, undo: (() => Promise<void>)[]): Promise<Stream> {
+async function openStream(pipe: TracePipe, path: string, header: Record<string, unknown>, undo: (() => Promise<void>)[]): Promise<Stream> {
   const file: FileHandle = await open(path, "w");
   undo.push(() => file.close());
   const headerLine = `${HEADER_PREFIX}${JSON.stringify(header)}\n`;
   await file.write(headerLine);
-  const pipe: TracePipe = await openTracePipe(instance.dir);
-  // Closed before the instance goes (an open trace_pipe makes rmdir fail with EBUSY).
-  undo.push(() => pipe.close());
   const parser = createKernelParser();
   parser.pushText(headerLine);
   return {

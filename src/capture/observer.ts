@@ -30,6 +30,11 @@ export interface ObserverTarget {
    * them all until release(). Unset: the file may be new each trial (a copy).
    */
   programShared?: boolean;
+  /**
+   * The caller attaches again for later trials and calls release() once done: what served
+   * this trial may stay for the next (the kernel observer's tracefs instances).
+   */
+  reuse?: boolean;
 }
 
 export interface Attachment<R = unknown> {

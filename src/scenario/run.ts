@@ -117,9 +117,16 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
   });
 
   const pipelines = new Set<ContainerPipeline>();
+  let previous: Promise<void> = Promise.resolve();
+  // What the observers keep between trials (kernel-instances.ts, kernel-uprobe-sets.ts) goes once the run's trials are done.
+  const releaseObservers = async () => {
+    for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).release?.();
+  };
   try {
     let n = 0;
     for (const { variant, target } of variants) {
+      // A variant's trials start once nothing of the one before is starting or going.
+      await previous;
       const binaries = { gate: gate!.path, driver: driver!.path };
       const containers = new ContainerPipeline((id) => startTrialContainer(runtime, bundle.runId, binaries.gate, target, scenario, variant, id));
       pipelines.add(containers);
@@ -149,11 +156,11 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
           return trial;
         },
       });
-      await containers.close();
-      pipelines.delete(containers);
+      // Closing the last variant's pipeline overlaps finishing the bundle.
+      previous = containers.close().then(() => void pipelines.delete(containers));
     }
     const findings = variants.flatMap(({ variant }) => scenario.analyse(variant, trials.filter((t) => sameVariant(t.variant, variant))));
-    await bundle.finish({ trials, findings, host: await host() });
+    await Promise.all([previous, releaseObservers(), bundle.finish({ trials, findings, host: await host() })]);
     forgetBundle();
     return { bundle: bundle.dir, variants: variants.map((v) => v.variant), trials, findings };
   } catch (err) {
@@ -167,7 +174,7 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
     // will not run can take its start-up timeout to go, and must not hold up an interrupt.
     flowSettled();
     await Promise.all([...pipelines].map((p) => p.close()));
-    for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).release?.();
+    await releaseObservers();
   }
 }
 

@@ -115,6 +115,7 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
         dir,
         trialId: `${ctx.runId}-${id}`,
         programShared: ctx.programShared,
+        reuse: true,
       });
       attached.push(attachment);
       attachments[name] = attachment;

@@ -157,18 +157,23 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         expect(processed.pid === probe.execPid || forks.has(processed.pid!)).toBe(true);
         await expectNoTracefsDebris();
       });
-      it("trials of one program: one set of uprobes serves them all where the runtime shares the file, kept until release", async () => {
+      it("a run's trials: the second reuses the first one's instances, and its uprobes where the runtime shares the program file; release removes all", async () => {
         const trial = async () =>
-          runKernelTrial({ runtime: kind, runId, trialId: `t${trials++}`, dir: await rawDir(), offsetUs: 300_000, probeArgs: ["-notify-delay", "50ms"], keepUprobes: true });
+          runKernelTrial({ runtime: kind, runId, trialId: `t${trials++}`, dir: await rawDir(), offsetUs: 300_000, probeArgs: ["-notify-delay", "50ms"], keep: true });
         const first = await trial();
         const between = await listOwnTracefs();
         const second = await trial();
-        const tree = (r: Awaited<ReturnType<typeof trial>>) => (r.describe!.headers as { tree: Record<string, unknown> }).tree;
-        // Every trial's own instance records the runtime's calls either way.
+        const headers = (r: Awaited<ReturnType<typeof trial>>) => r.describe!.headers as Record<"tree" | "signals", Record<string, unknown>>;
+        const tree = (r: Awaited<ReturnType<typeof trial>>) => headers(r).tree;
+        // Every trial's capture is whole either way: the runtime's calls, the SIGTERM's fate.
         for (const r of [first, second]) {
           expect(of(r.records, "uprobe").find((u) => u.fn === "os/signal.process")?.args).toEqual({ sig: 15 });
           expect(of(r.records, "uprobe").filter((u) => u.fn === "runtime.setsig" && u.args.sig === 15).length).toBeGreaterThanOrEqual(1);
+          expect(of(r.records, "signal-generate").filter((g) => g.sig === 15).map((g) => [g.targetPid, g.resultName])).toEqual([[r.pid1, "delivered"]]);
+          expect(of(r.records, "marker").filter((m) => m.realtimeNs !== null)).toHaveLength(4);
         }
+        expect([tree(first).instanceReused, tree(second).instanceReused]).toEqual([false, true]);
+        expect([tree(second).instance, headers(second).signals.instance]).toEqual([tree(first).instance, headers(first).signals.instance]);
         const defined = tree(first).uprobes as unknown[];
         expect(defined.length).toBeGreaterThanOrEqual(5);
         if (createRuntime(kind, launchers).sharesImageFiles) {
@@ -176,13 +181,14 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
           // first one's definitions, which a keeper instance holds between trials.
           expect([tree(first).uprobesShared, tree(second).uprobesShared]).toEqual([true, true]);
           expect(tree(second).uprobes).toEqual(defined);
-          expect(between.instances).toHaveLength(1);
+          expect(between.instances).toHaveLength(3);
           expect(between.uprobes).toHaveLength(defined.length);
         } else {
           // A copy per trial: each defines its own, and removes them when it detaches.
           expect([tree(first).uprobesShared, tree(second).uprobesShared]).toEqual([false, false]);
           expect(tree(second).uprobes).not.toEqual(defined);
-          expect(between).toEqual({ instances: [], uprobes: [] });
+          expect(between.instances).toHaveLength(2);
+          expect(between.uprobes).toEqual([]);
         }
         await kernelObserver.release!();
         await expectNoTracefsDebris();
@@ -203,9 +209,10 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
   });
 
   describe("leaves nothing in tracefs", () => {
-    // Shared: the uprobes are kept for later trials by a third instance (kernel-uprobe-sets.ts).
-    describe.each([false, true])("uprobes kept for later trials: %s", (shared) => {
-      const ownInstances = shared ? 3 : 2;
+    // Kept: what a run keeps between trials — the uprobes, held by a keeper instance
+    // (kernel-uprobe-sets.ts), and a detached trial's resting instance pair (kernel-instances.ts).
+    describe.each([false, true])("kept for later trials: %s", (shared) => {
+      const ownInstances = shared ? 5 : 2;
 
       it("after Ctrl-C: SIGINT to a harness with the observer attached runs its cleanups", async () => {
         const { child, started } = await startAttachedHarness(shared);

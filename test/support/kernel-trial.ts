@@ -39,10 +39,11 @@ export interface KernelTrialOptions {
   /** A ready-built program to run as /probe instead of a go-probes build. */
   probePath?: string;
   /**
-   * Leave a shared uprobe set (Docker) registered for the next trial, as a run does; the
-   * caller then calls kernelObserver.release(). Default: released when the trial ends.
+   * Leave what the observer keeps between a run's trials (its resting instances; under
+   * Docker its uprobes) for the next trial, as a run does; the caller then calls
+   * kernelObserver.release(). Default: released when the trial ends.
    */
-  keepUprobes?: boolean;
+  keep?: boolean;
 }
 
 export interface DriverReport {
@@ -100,6 +101,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
         dir: o.dir,
         trialId: `${o.runId}-${o.trialId}`,
         programShared: runtime.sharesImageFiles,
+        reuse: true,
       });
       attachment.onRecord?.((r) => {
         streamed.push(r);
@@ -127,7 +129,7 @@ export async function runKernelTrial(o: KernelTrialOptions): Promise<KernelTrial
     return { gatePid, pid1: container.pid(), driver: report, status: status!, records, streamed, streamedAtUs, stdout, describe: attachment?.describe() ?? null };
   } finally {
     await attachment?.detach();
-    if (o.keepUprobes !== true) await kernelObserver.release?.();
+    if (o.keep !== true) await kernelObserver.release?.();
     await container.remove();
   }
 }
