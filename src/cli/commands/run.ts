@@ -9,7 +9,6 @@ import { runScenario } from "../../scenario/run.js";
 import type { TargetChoice } from "../../scenario/target.js";
 import { INIT_KINDS, RUNTIME_KINDS, type InitKind, type RuntimeKind } from "../../runtime/runtime.js";
 import { formatRunSummary, formatTrialLine, runJson } from "../run-report.js";
-import { replayBundle } from "./replay.js";
 
 interface RunFlags {
   binary?: string;
@@ -130,7 +129,8 @@ export function register(program: Command): void {
       });
       if (flags.json) process.stdout.write(`${JSON.stringify(runJson(scenario, result.bundle, result.trials, result.findings), null, 2)}\n`);
       else process.stdout.write(`${formatRunSummary(scenario, result.bundle, result.variants, result.trials, result.findings)}\n`);
-      if (flags.replay) await replayBundle(result.bundle, { mouse: true });
+      // Loaded only here: the TUI (blessed) is ~30 ms of start-up a run without --replay need not pay.
+      if (flags.replay) await (await import("./replay.js")).replayBundle(result.bundle, { mouse: true });
     });
 }
 
