@@ -2,11 +2,10 @@
 //
 // Disabling a uprobe event that nothing else has enabled unregisters the uprobe, and the
 // kernel then waits out a grace period under tracefs's event mutex: 30–77 ms per uprobe
-// measured on Linux 6.18, ~280 ms of the ~430 ms a trial's detach took, every trial. An
-// event that another instance still has enabled only drops the trial's instance from its
-// list (~6 ms per uprobe). So where every trial of a run execs the same file, the uprobes
-// are defined once and a keeper instance holds them enabled until the run releases them;
-// the keeper records nothing (tracing_on 0), the trials' own instances record as before.
+// measured on Linux 6.18, ~280 ms of the ~430 ms a trial's detach took, every trial. So
+// where every trial of a run execs the same file, the uprobes are defined once for the
+// run, and the run's instance pair (kernel-instances.ts), resting between trials with its
+// events on, keeps them registered until the run releases both.
 //
 // "The same file" is the inode the kernel resolved when the uprobe was defined. Under
 // Docker each container sees the image layer's file through its own overlay mount: the
@@ -21,12 +20,12 @@ import { isHarnessError } from "../errors.js";
 import { onCleanup } from "../cleanup.js";
 import { hostGoArch } from "../probe/go-toolchain.js";
 import { planGoUprobes, type PlannedUprobe, type UprobePlan } from "./kernel-uprobes.js";
-import { addUprobe, createInstance, INSTANCE_PREFIX, removeUprobe, UPROBE_GROUP_PREFIX, type TracefsInstance } from "./tracefs.js";
+import { addUprobe, removeUprobe, UPROBE_GROUP_PREFIX } from "./tracefs.js";
 
 export interface UprobeSet extends UprobePlan {
   /** The uprobe group, null when the set is empty. */
   group: string | null;
-  /** Kept from an earlier trial of this run (or kept for later ones): the keeper holds it. */
+  /** The run's, for all its trials of this program file (defined by the first). */
   shared: boolean;
 }
 
@@ -35,11 +34,7 @@ type Undo = () => Promise<void>;
 interface Kept {
   root: string;
   set: UprobeSet;
-  keeper: TracefsInstance | null;
 }
-
-/** Keeper instances are tiny: they never record. */
-const KEEPER_BUFFER_KB = 4;
 
 let groups = 0;
 /** Shared sets by program identity (inode number and content hash). */
@@ -115,27 +110,20 @@ const empty = (note: string): UprobeSet => ({ uprobes: [], note, group: null, sh
 
 async function keep(root: string, set: UprobeSet): Promise<Kept> {
   guardUprobeSets();
-  const k: Kept = { root, set, keeper: null };
-  if (set.uprobes.length === 0) return k;
   const defined: PlannedUprobe[] = [];
   try {
     for (const u of set.uprobes) {
       await addUprobe(root, u);
       defined.push(u);
     }
-    k.keeper = await createInstance(root, `${INSTANCE_PREFIX}${process.pid}-uprobes-${set.group}`);
-    await k.keeper.write("tracing_on", "0");
-    await k.keeper.write("buffer_size_kb", String(KEEPER_BUFFER_KB));
-    for (const u of set.uprobes) await k.keeper.write(`events/${u.group}/${u.event}/enable`, "1");
-    return k;
+    return { root, set };
   } catch (err) {
-    await drop({ ...k, set: { ...set, uprobes: defined } });
+    await drop({ root, set: { ...set, uprobes: defined } });
     throw err;
   }
 }
 
+/** Removes a set's uprobes; the instances that enabled them must be gone (else EBUSY, retried). */
 async function drop(k: Kept): Promise<void> {
-  // The keeper goes first: an enabled event cannot be removed.
-  await k.keeper?.remove();
   for (const u of k.set.uprobes) await removeUprobe(k.root, u.group, u.event);
 }

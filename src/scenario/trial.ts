@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { execa } from "execa";
-import type { Attachment, ObserverName } from "../capture/observer.js";
+import { OBSERVER_NAMES, type Attachment, type ObserverName } from "../capture/observer.js";
 import { observerFor } from "../capture/observers.js";
 import { HarnessError } from "../errors.js";
 import type { KernelRecord } from "../parse/kernel-records.js";
@@ -100,6 +100,10 @@ export async function runTrial(ctx: TrialContext, variant: Variant, id: string, 
   const attached: Attachment[] = [];
   const attachments: Partial<Record<ObserverName, Attachment>> = {};
   try {
+    // What an observer keeps for its next trial (the kernel's instances, with its events
+    // on, and its uprobes) would weigh on a trial it does not watch: the observer effect
+    // the sweep measures needs the trials without it undisturbed.
+    for (const name of OBSERVER_NAMES) if (!request.observers.includes(name)) await observerFor(name).release?.();
     const gatePid = await container.gatePid();
     const target = targetInfo(ctx.target);
     const programHostPath = await locateProgram(ctx.target, gatePid);

@@ -178,10 +178,10 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
         expect(defined.length).toBeGreaterThanOrEqual(5);
         if (createRuntime(kind, launchers).sharesImageFiles) {
           // Docker: both containers run the image layer's file; the second trial uses the
-          // first one's definitions, which a keeper instance holds between trials.
+          // first one's definitions, which the resting pair keeps enabled between trials.
           expect([tree(first).uprobesShared, tree(second).uprobesShared]).toEqual([true, true]);
           expect(tree(second).uprobes).toEqual(defined);
-          expect(between.instances).toHaveLength(3);
+          expect(between.instances).toHaveLength(2);
           expect(between.uprobes).toHaveLength(defined.length);
         } else {
           // A copy per trial: each defines its own, and removes them when it detaches.
@@ -209,10 +209,10 @@ describe.skipIf(kernelSkip !== null)(kernelSkip ?? "kernel observer", () => {
   });
 
   describe("leaves nothing in tracefs", () => {
-    // Kept: what a run keeps between trials — the uprobes, held by a keeper instance
+    // Kept: what a run keeps between trials — the uprobes defined for the run
     // (kernel-uprobe-sets.ts), and a detached trial's resting instance pair (kernel-instances.ts).
     describe.each([false, true])("kept for later trials: %s", (shared) => {
-      const ownInstances = shared ? 5 : 2;
+      const ownInstances = shared ? 4 : 2;
 
       it("after Ctrl-C: SIGINT to a harness with the observer attached runs its cleanups", async () => {
         const { child, started } = await startAttachedHarness(shared);
