@@ -49,9 +49,10 @@ let forgetCleanup: (() => void) | null = null;
 export async function acquireUprobes(root: string, programPath: string | null, shared: boolean, undo: Undo[]): Promise<UprobeSet> {
   if (programPath === null) return empty("no uprobes: the target has no program binary of its own");
   let bytes: Buffer;
-  let ino: number;
+  let ino = 0;
   try {
-    [bytes, { ino }] = await Promise.all([readFile(programPath), stat(programPath)]);
+    // The inode number only keys a shared set.
+    [bytes, ino] = await Promise.all([readFile(programPath), shared ? stat(programPath).then((st) => st.ino) : 0]);
   } catch (err) {
     return empty(`no uprobes: cannot read ${programPath} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }

@@ -60,8 +60,9 @@ export interface Observer<R> {
   attach(target: ObserverTarget): Promise<Attachment<R>>;
   /**
    * Removes what the observer keeps from one trial to the next (the kernel observer's
-   * uprobes on a shared program), once the run's attachments have all detached. Ctrl-C
-   * runs it through the cleanup registry. Never throws.
+   * resting instances and a shared program's uprobes): at the end of a run, and before a
+   * trial that does not attach this observer. No attachment of it may be live. Ctrl-C runs
+   * it through the cleanup registry. Never throws.
    */
   release?(): Promise<void>;
   /** File names (relative to the trial dir) of its raw captures, kept untouched in the bundle. */
