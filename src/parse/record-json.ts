@@ -474,7 +474,8 @@ export function createJsonLines(): JsonLines {
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, c.pid);
     p = putLiteral(v, p, K_TS);
-    p = putStamps(v, p, c.ts, c.tsUs);
+    // A LineCall's NaN is a record's null (no stamp).
+    p = putStamps(v, p, c.ts === c.ts ? c.ts : null, c.tsUs === c.tsUs ? c.tsUs : null);
     // A name the parser read is letters, digits, `_` and `?`: nothing to escape.
     p = putLiteral(v, p, K_SYSCALL_OPEN);
     p = copyWords(v, p, callWords, c.nameAt, c.nameEnd);

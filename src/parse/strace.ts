@@ -52,8 +52,10 @@ export interface RecordSink {
 export interface LineCall {
   bytes: Uint8Array;
   pid: number | null;
-  ts: number | null;
-  tsUs: number | null;
+  /** NaN when the line has no stamp (a number field that is never null keeps doubles unboxed). */
+  ts: number;
+  /** NaN when the line has no stamp. */
+  tsUs: number;
   nameAt: number;
   nameEnd: number;
   spans: Int32Array;
@@ -89,8 +91,9 @@ export interface StraceParser {
 /** The first half of a syscall interrupted by another thread's line. */
 interface Pending {
   pid: number | null;
-  ts: number | null;
-  tsUs: number | null;
+  /** NaN for none, as in Prefix. */
+  ts: number;
+  tsUs: number;
   syscall: string;
   /** Argument text printed so far, starting right after "(". */
   head: string;
@@ -227,7 +230,10 @@ ITEM_ACTION[C_LPAREN] = ITEM_ACTION[C_LBRACKET] = ITEM_ACTION[C_LBRACE] = OPEN;
 ITEM_ACTION[C_RPAREN] = ITEM_ACTION[C_RBRACKET] = ITEM_ACTION[C_RBRACE] = CLOSE;
 ITEM_ACTION[C_LT] = LT;
 ITEM_ACTION[C_SLASH] = SLASH;
-/** The same inside a structure, where commas separate nothing splitItems returns. */
+/**
+ * The same inside a structure, where commas separate nothing splitItems returns, and wherever
+ * it only checks the items: a comma it need not stop at ends no run of plain characters.
+ */
 const NESTED_ITEM_ACTION = ITEM_ACTION.slice();
 NESTED_ITEM_ACTION[C_COMMA] = PLAIN;
 
@@ -361,7 +367,7 @@ function splitItems(
   for (;;) {
     // A plain run may overshoot `end` (whatever follows it is scanned as code, never read as
     // an item); the 0 or newline after the text stops it in any case.
-    const actions = depth === 0 ? ITEM_ACTION : NESTED_ITEM_ACTION;
+    const actions = depth === 0 && out !== false ? ITEM_ACTION : NESTED_ITEM_ACTION;
     let action: number;
     // Four codes a round, in a third less time than one: V8 checks the arrays once a round.
     for (;;) {
@@ -503,8 +509,12 @@ function readTimeAfter(s: string, b: Uint8Array, i: number, whole: number, out: 
 /** What precedes the event on a line: `[pid N] ` or `N ` (-f), then an optional stamp. */
 interface Prefix {
   pid: number | null;
-  ts: number | null;
-  tsUs: number | null;
+  /**
+   * NaN when the line has none: a field that holds null or a double boxes every double stored
+   * in it (an allocation per line), one that holds only numbers keeps them in place.
+   */
+  ts: number;
+  tsUs: number;
   /** Index of the event text. */
   body: number;
 }
@@ -519,8 +529,8 @@ function readPrefix(
 ): void {
   let i = from;
   out.pid = defaultPid;
-  out.ts = null;
-  out.tsUs = null;
+  out.ts = NaN;
+  out.tsUs = NaN;
   /** Where a stamp that starts the line goes on after its first number, and that number. */
   let stampAt = -1;
   let stampWhole = 0;
@@ -580,6 +590,9 @@ function readPrefix(
   out.body = j;
 }
 
+/** A stamp field of a record: null where the parser holds NaN (see Prefix). */
+const orNull = (n: number): number | null => (n === n ? n : null);
+
 /** exit and exit_group never return: for them "= ?" is the whole call. */
 const exits = (name: string): boolean => name === "exit_group" || name === "exit";
 
@@ -604,8 +617,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const lineCall: LineCall = {
     bytes: new Uint8Array(0),
     pid: null,
-    ts: null,
-    tsUs: null,
+    ts: NaN,
+    tsUs: NaN,
     nameAt: 0,
     nameEnd: 0,
     spans,
@@ -634,7 +647,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   let partial = "";
   /** Codes of the text being parsed, reused from piece to piece (grown when too small). */
   let scratch = new Uint8Array(0);
-  const prefix: Prefix = { pid: null, ts: null, tsUs: null, body: 0 };
+  const prefix: Prefix = { pid: null, ts: NaN, tsUs: NaN, body: 0 };
   const time: TimeScan = { end: -1, us: 0, seconds: 0 };
   /** Why finishSyscall returned false. */
   let failure = "";
@@ -658,8 +671,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const unparsed = (line: string, reason: string): UnparsedRecord => ({
     kind: "unparsed",
     pid: prefix.pid,
-    ts: prefix.ts,
-    tsUs: prefix.tsUs,
+    ts: orNull(prefix.ts),
+    tsUs: orNull(prefix.tsUs),
     line,
     reason,
   });
@@ -710,8 +723,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const unfinishedRecord = (p: Pending): SyscallRecord => ({
     kind: "syscall",
     pid: p.pid,
-    ts: p.ts,
-    tsUs: p.tsUs,
+    ts: orNull(p.ts),
+    tsUs: orNull(p.tsUs),
     syscall: p.syscall,
     args: p.headArgs ?? [],
     ret: null,
@@ -737,7 +750,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     argsAt: number,
     end: number,
     syscall: string | number,
-    at: { pid: number | null; ts: number | null; tsUs: number | null },
+    at: { pid: number | null; ts: number; tsUs: number },
     resumed: boolean,
     headArgs: string[] | null,
     head: string | null,
@@ -902,8 +915,8 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
     out.push({
       kind: "syscall",
       pid: at.pid,
-      ts: at.ts,
-      tsUs: at.tsUs,
+      ts: orNull(at.ts),
+      tsUs: orNull(at.tsUs),
       syscall: name,
       args,
       ret,
@@ -921,7 +934,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
   const parseSignal = (line: string, at: number): StraceRecord => {
     if (!line.endsWith(" ---") || line.length - 4 < at + 4) return unparsed(line, 'unterminated "--- … ---" line');
     const inner = line.slice(at + 4, line.length - 4);
-    if (!inner.startsWith("SIG")) return { kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: inner };
+    if (!inner.startsWith("SIG")) return { kind: "tracer", pid: prefix.pid, ts: orNull(prefix.ts), tsUs: orNull(prefix.tsUs), text: inner };
     const space = inner.indexOf(" ");
     const signal = space < 0 ? inner : inner.slice(0, space);
     let info: Record<string, string> = {};
@@ -941,12 +954,12 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         }),
       );
     }
-    return { kind: "signal", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, signal, info };
+    return { kind: "signal", pid: prefix.pid, ts: orNull(prefix.ts), tsUs: orNull(prefix.tsUs), signal, info };
   };
 
   /** `+++ exited with 2 +++`, `+++ killed by SIGKILL (core dumped) +++`. */
   const parseExit = (line: string, at: number, out: StraceRecord[]): void => {
-    const base = { pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs };
+    const base = { pid: prefix.pid, ts: orNull(prefix.ts), tsUs: orNull(prefix.tsUs) };
     const inner = line.endsWith(" +++") ? line.slice(at + 4, line.length - 4) : "";
     const exited = EXITED.exec(inner);
     const killed = exited === null ? KILLED.exec(inner) : null;
@@ -1099,7 +1112,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
         const text = s.slice(at + 8, to);
         const notePid = NOTE_PID.exec(text);
         const pid = notePid ? Number(notePid[1]) : prefix.pid;
-        out.push({ kind: "tracer", pid, ts: prefix.ts, tsUs: prefix.tsUs, text });
+        out.push({ kind: "tracer", pid, ts: orNull(prefix.ts), tsUs: orNull(prefix.tsUs), text });
         return;
       }
       if (c === C_P && at === from) {
@@ -1120,7 +1133,7 @@ export function createStraceParser(options: StraceParserOptions = {}): StracePar
       return;
     } else if (c === C_LBRACKET && codesAt(b, at, PERSONALITY_CODES)) {
       // "[ Process PID=1234 runs in 32 bit mode. ]" (personality change).
-      out.push({ kind: "tracer", pid: prefix.pid, ts: prefix.ts, tsUs: prefix.tsUs, text: s.slice(at, to) });
+      out.push({ kind: "tracer", pid: prefix.pid, ts: orNull(prefix.ts), tsUs: orNull(prefix.tsUs), text: s.slice(at, to) });
       return;
     }
     if (SUMMARY_HEADER.test(s.slice(from, to))) {
