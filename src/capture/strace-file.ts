@@ -1,7 +1,6 @@
 import { isAscii } from "node:buffer";
 import { constants, open as openFd } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { Socket } from "node:net";
 import { promisify } from "node:util";
 import { HarnessError } from "../errors.js";
 import type { StraceRecord } from "../parse/records.js";
@@ -126,6 +125,9 @@ async function openPipe(path: string): Promise<Source> {
   const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => {
     throw cannotRead(path, err);
   });
+  // Loaded here, not with the module: net and the stream machinery under it are ~10 ms of every
+  // `parse strace` start-up, and only a FIFO needs them.
+  const { Socket } = await import("node:net");
   const socket = new Socket({ fd, readable: true, writable: false });
   const forget = onCleanup(() => void socket.destroy());
   const chunks = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
