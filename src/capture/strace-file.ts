@@ -125,8 +125,8 @@ async function openPipe(path: string): Promise<Source> {
   const fd = await promisify(openFd)(path, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => {
     throw cannotRead(path, err);
   });
-  // Loaded here, not with the module: net and the stream machinery under it are ~10 ms of every
-  // `parse strace` start-up, and only a FIFO needs them.
+  // Loaded here, not with the module: net and what it loads cost every `parse strace` a few ms
+  // of start-up, and only a FIFO needs them.
   const { Socket } = await import("node:net");
   const socket = new Socket({ fd, readable: true, writable: false });
   const forget = onCleanup(() => void socket.destroy());

@@ -1,5 +1,5 @@
 import type { StraceRecord, SyscallRecord } from "./records.js";
-import type { LineCall, RecordSink } from "./strace.js";
+import { orNull, type LineCall, type RecordSink } from "./strace.js";
 
 // `--json` writes one line per record: a million lines, 2.5× the bytes of a 100 MB log. Built as
 // strings (JSON.stringify, or templates) the lines cost more than parsing did — the shortest
@@ -474,8 +474,7 @@ export function createJsonLines(): JsonLines {
     let p = putLiteral(v, pos, KIND.syscall);
     p = putNumberOrNull(v, p, c.pid);
     p = putLiteral(v, p, K_TS);
-    // A LineCall's NaN is a record's null (no stamp).
-    p = putStamps(v, p, c.ts === c.ts ? c.ts : null, c.tsUs === c.tsUs ? c.tsUs : null);
+    p = putStamps(v, p, orNull(c.ts), orNull(c.tsUs));
     // A name the parser read is letters, digits, `_` and `?`: nothing to escape.
     p = putLiteral(v, p, K_SYSCALL_OPEN);
     p = copyWords(v, p, callWords, c.nameAt, c.nameEnd);

@@ -590,8 +590,8 @@ function readPrefix(
   out.body = j;
 }
 
-/** A stamp field of a record: null where the parser holds NaN (see Prefix). */
-const orNull = (n: number): number | null => (n === n ? n : null);
+/** A stamp field of a record: null where the parser (and a LineCall) holds NaN (see Prefix). */
+export const orNull = (n: number): number | null => (n === n ? n : null);
 
 /** exit and exit_group never return: for them "= ?" is the whole call. */
 const exits = (name: string): boolean => name === "exit_group" || name === "exit";
