@@ -2,6 +2,7 @@ import { constants } from "node:os";
 import type { Finding, RecordRef, Variant, Verdict } from "../../src/evidence/schemas.js";
 import { formatUs } from "../../src/format.js";
 import type { Claim } from "../../src/scenario/define.js";
+import { compact } from "../shared/records.js";
 import type { InitPreparation, RaceTrial } from "./analysis.js";
 
 // Verdicts on S1, S2, S7 (docs/claims.md) for one variant, computed from its race trials only.
@@ -223,4 +224,3 @@ const range = (v: number[]) => (Math.min(...v) === Math.max(...v) ? `${v[0]}` : 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n as number, name]));
 const signalName = (n: number): string => SIGNAL_NAMES.get(n) ?? `signal ${n}`;
 const unique = <T>(v: T[]): T[] => [...new Set(v)];
-const compact = (refs: (RecordRef | null)[]): RecordRef[] => refs.filter((r): r is RecordRef => r !== null);
