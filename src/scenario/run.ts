@@ -118,10 +118,13 @@ export async function runScenario(options: RunOptions): Promise<RunResult> {
 
   const pipelines = new Set<ContainerPipeline>();
   let previous: Promise<void> = Promise.resolve();
-  // What the observers keep between trials (kernel-instances.ts, kernel-uprobe-sets.ts) goes once the run's trials are done.
-  const releaseObservers = async () => {
-    for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).release?.();
-  };
+  // What the observers keep between trials (kernel-instances.ts, kernel-uprobe-sets.ts) goes once the run's trials are done:
+  // beside finishing the bundle on success, in `finally` otherwise; once either way.
+  let released: Promise<void> | undefined;
+  const releaseObservers = (): Promise<void> =>
+    (released ??= (async () => {
+      for (const name of new Set(options.sweep.observerSets.flat())) await observerFor(name).release?.();
+    })());
   try {
     let n = 0;
     for (const { variant, target } of variants) {
