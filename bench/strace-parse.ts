@@ -90,8 +90,9 @@ function writeLog(path: string, blocks: string[], targetBytes: number): void {
   }
 }
 
-/** User + system seconds of a `times` line (bash's children). */
-function timesCpuMs(line: string): number {
+/** User + system ms of bash's children, from the `times` line that ends its stdout. */
+function timesCpuMs(stdout: string): number {
+  const line = stdout.trim().split("\n").at(-1)!;
   const seconds = (t: string): number => {
     const [, m, sec] = /^(\d+)m([\d.]+)s$/.exec(t)!;
     return Number(m) * 60 + Number(sec);
@@ -106,7 +107,7 @@ function nodeStartCpuMs(env: NodeJS.ProcessEnv): number {
   for (let run = 0; run < RUNS; run++) {
     const node = spawnSync("bash", ["-c", '"$1" -e 0 && times', "bash", process.execPath], { encoding: "utf8", env });
     if (node.status !== 0) throw new Error(`node -e 0 failed: ${node.error ?? node.stderr}`);
-    best = Math.min(best, timesCpuMs(node.stdout.trim().split("\n").at(-1)!));
+    best = Math.min(best, timesCpuMs(node.stdout));
   }
   return best;
 }
@@ -121,7 +122,7 @@ function timeGrep(file: string): Timing {
   const grep = spawnSync("bash", ["-c", 'grep -c -F " = -1 E" "$1" && times', "bash", file], { encoding: "utf8" });
   const ms = performance.now() - start;
   if (grep.status !== 0) throw new Error(`grep failed: ${grep.error ?? grep.stderr}`);
-  return { ms, cpuMs: timesCpuMs(grep.stdout.trim().split("\n").at(-1)!) };
+  return { ms, cpuMs: timesCpuMs(grep.stdout) };
 }
 
 /** The environment the CLI runs in: this one without CA_VAR. */
